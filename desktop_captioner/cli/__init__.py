@@ -1,0 +1,66 @@
+"""Command-line interface: argparse subcommands, each a thin client of ``desktop_captioner.core``.
+
+Exit codes: 0 success, 1 finished but some items failed, 2 usage or fatal error (one line on
+stderr, never a traceback for an expected problem), 3 internal error (traceback in the log file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from desktop_captioner import __version__
+from desktop_captioner.cli import commands
+from desktop_captioner.core.applog import quiet_tensorflow, setup_logging
+from desktop_captioner.core.errors import Cancelled, CaptionerError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FATAL, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with one line (its default already does; keep usage short)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"desktop-captioner: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_FATAL)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="desktop-captioner",
+                     description="Caption photos with a VGG16 encoder and an LSTM decoder.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for register in commands.REGISTRY:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    quiet_tensorflow()
+    log_path = setup_logging()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        args = parser.parse_args(["gui", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled as exc:
+        print(f"desktop-captioner: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except CaptionerError as exc:
+        log.info("expected error in %s: %s", args.command, exc)
+        print(f"desktop-captioner: error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        print("desktop-captioner: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last line of defence, details go to the log
+        log.exception("internal error in %s", args.command)
+        print(f"desktop-captioner: internal error: {exc.__class__.__name__}: {exc} "
+              f"(details in {log_path})", file=sys.stderr)
+        return EXIT_INTERNAL

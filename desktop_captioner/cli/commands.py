@@ -1,0 +1,7 @@
+"""The list of subcommands. Each command module exposes ``register(subparsers)``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+REGISTRY: list[Callable] = []

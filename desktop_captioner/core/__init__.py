@@ -1,0 +1,1 @@
+"""Everything that is not GUI. Nothing in this package may import Qt."""
