@@ -1,0 +1,66 @@
+"""CSV / JSON / sidecar exporters: exact header, spreadsheet-safe cells, sidecars kept by default."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from desktop_captioner.core.export import (CSV_COLUMNS, sidecar_path, write_csv, write_json,
+                                           write_sidecars)
+from desktop_captioner.core.results import CaptionResult
+
+
+def _ok(path: Path, caption: str) -> CaptionResult:
+    return CaptionResult(path=path, caption=caption, score=-1.5, status="ok")
+
+
+def test_csv_header_is_exact_and_rows_round_trip(tmp_path):
+    results = [_ok(tmp_path / "a b.jpg", 'a dog, "running" on grass'),
+               CaptionResult.failure(tmp_path / "bad.png", "bad.png is not a readable image.")]
+    out = write_csv(results, tmp_path / "out.csv")
+    raw = out.read_bytes()
+    assert raw.startswith(b"path,filename,caption,status,error\r\n")
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert rows[0]["caption"] == 'a dog, "running" on grass'
+    assert rows[0]["filename"] == "a b.jpg" and rows[0]["status"] == "ok"
+    assert rows[1]["status"] == "error" and rows[1]["error"] == "bad.png is not a readable image."
+
+
+def test_csv_cells_that_look_like_formulas_are_made_inert(tmp_path):
+    nasty = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"]
+    results = [_ok(tmp_path / f"{i}.jpg", text) for i, text in enumerate(nasty)]
+    results.append(_ok(tmp_path / "=evil.jpg", "plain caption"))
+    out = write_csv(results, tmp_path / "out.csv")
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["caption"] for row in rows[:6]] == ["'" + text for text in nasty]
+    assert rows[6]["filename"] == "'=evil.jpg" and rows[6]["caption"] == "plain caption"
+
+
+def test_json_has_the_same_records(tmp_path):
+    results = [_ok(tmp_path / "é.jpg", "=a caption"), CaptionResult.failure(tmp_path / "x.png", "boom")]
+    records = json.loads(write_json(results, tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert [tuple(r) for r in records] == [CSV_COLUMNS, CSV_COLUMNS]
+    assert records[0]["filename"] == "é.jpg" and records[0]["caption"] == "=a caption"
+    assert records[1] == {"path": str(tmp_path / "x.png"), "filename": "x.png", "caption": "",
+                          "status": "error", "error": "boom"}
+
+
+def test_sidecars_keep_existing_unless_overwrite(tmp_path):
+    kept_image, new_image = tmp_path / "kept.jpg", tmp_path / "new.jpg"
+    sidecar_path(kept_image).write_text("my own words\n", encoding="utf-8")
+    results = [_ok(kept_image, "a cat"), _ok(new_image, "a dog"),
+               CaptionResult.failure(tmp_path / "bad.jpg", "broken")]
+
+    counts = write_sidecars(results)
+    assert (counts.written, counts.kept, counts.skipped) == (1, 1, 1)
+    assert sidecar_path(kept_image).read_text(encoding="utf-8") == "my own words\n"
+    assert (tmp_path / "new.txt").read_text(encoding="utf-8") == "a dog\n"
+    assert not (tmp_path / "bad.txt").exists()
+
+    counts = write_sidecars(results, overwrite=True)
+    assert (counts.written, counts.kept) == (2, 0)
+    assert sidecar_path(kept_image).read_text(encoding="utf-8") == "a cat\n"
