@@ -4,4 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from desktop_captioner.cli import inspect_cmd
+
 REGISTRY: list[Callable] = []
+REGISTRY.append(inspect_cmd.register)

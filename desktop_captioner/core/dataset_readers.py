@@ -1,0 +1,160 @@
+"""Readers for the caption and split files of Flickr8k-style datasets.
+
+Copies of Flickr8k that circulate online differ in small ways (spaces instead of the tab, CRLF,
+a byte-order mark, blank lines, stray non-UTF-8 bytes, repeated lines). None of that should stop
+a user from training, so the readers repair what they can, skip what they cannot, and record
+each quirk as a ``Problem`` the user can read in ``inspect``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop_captioner.core.errors import DatasetError
+
+# Repeats of one quirk are listed this many times with their line numbers, then summarised, so a
+# copy with 40,000 space-separated lines gives a readable report instead of 40,000 entries.
+LINES_LISTED_PER_QUIRK = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a dataset file; ``line`` is 1-based, None for whole-file problems."""
+
+    file: str
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class CaptionLine:
+    """One caption as read from a captions file, with where it came from."""
+
+    line: int
+    image: str
+    caption: str
+
+
+class ProblemLog:
+    """Collects problems in the order found, folding long runs of the same quirk into one entry."""
+
+    def __init__(self) -> None:
+        self._listed: list[Problem] = []
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def add(self, file: Path, line: int | None, message: str) -> None:
+        key = (str(file), message)
+        count = self._counts[key] = self._counts.get(key, 0) + 1
+        if count <= LINES_LISTED_PER_QUIRK:
+            self._listed.append(Problem(str(file), line, message))
+
+    def problems(self) -> list[Problem]:
+        folded = [Problem(file, None, f"{count - LINES_LISTED_PER_QUIRK} more lines like this: "
+                                      f"{message}")
+                  for (file, message), count in self._counts.items()
+                  if count > LINES_LISTED_PER_QUIRK]
+        return self._listed + folded
+
+
+def read_text_lines(path: Path, log: ProblemLog) -> list[tuple[int, str]]:
+    """Return ``(line number, text)`` for each non-blank line, repairing encoding quirks.
+
+    Lines are decoded one at a time so a single bad byte costs at most that line's accents
+    (replaced by U+FFFD) instead of the whole file.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+        log.add(path, 1, "the file starts with a UTF-8 byte-order mark, which was ignored")
+    if b"\r\n" in data:
+        log.add(path, None, "the file has Windows line endings (CRLF), which were accepted")
+    lines = []
+    for number, raw in enumerate(data.splitlines(), start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", errors="replace")
+            log.add(path, number, "the line has bytes that are not UTF-8; they were replaced by \ufffd")
+        if not text.strip():
+            log.add(path, number, "blank line, skipped")
+            continue
+        lines.append((number, text.strip()))
+    return lines
+
+
+_SPACE_SEPARATED = re.compile(r"(\S+)\s+(.*)")
+
+
+def read_token_file(path: Path, log: ProblemLog) -> list[CaptionLine]:
+    """Read ``Flickr8k.token.txt`` lines ``IMAGE#N<TAB>caption``.
+
+    The name is everything before the last ``#``: real names contain dots
+    (``2258277193_586949ec62.jpg.1``), so cutting at the first dot would merge a phantom entry
+    into a real image. A repeated line is one with the same ``IMAGE#N`` and caption; the same
+    caption under two numbers is two annotators agreeing (the real file has 10 such pairs).
+    """
+    captions = []
+    seen: set[tuple[str, str]] = set()
+    for number, text in read_text_lines(path, log):
+        if "\t" in text:
+            key, caption = text.split("\t", 1)
+        else:
+            match = _SPACE_SEPARATED.fullmatch(text)
+            if match is None:
+                log.add(path, number, "the line has no caption, skipped")
+                continue
+            key, caption = match.groups()
+            log.add(path, number, "name and caption are separated by spaces instead of a tab")
+        key, caption = key.strip(), caption.strip()
+        if (key, caption) in seen:
+            log.add(path, number, "the line repeats an earlier line, skipped")
+            continue
+        seen.add((key, caption))
+        name, hash_sign, _ = key.rpartition("#")
+        captions.append(CaptionLine(number, name if hash_sign else key, caption))
+    return _without_empty(path, captions, log)
+
+
+def read_kaggle_captions(path: Path, log: ProblemLog) -> list[CaptionLine]:
+    """Read Kaggle's ``captions.txt``: CSV ``image,caption``, captions quoted or not.
+
+    An unquoted caption may itself contain commas, so when csv finds more than two fields the
+    caption is taken to be everything after the first comma. Rows carry no caption number, so an
+    identical row cannot be told from two annotators writing the same words (10 such pairs in the
+    real file): every row is kept.
+    """
+    lines = read_text_lines(path, log)
+    if lines and lines[0][1].replace(" ", "").lower() == "image,caption":
+        lines = lines[1:]
+    else:
+        log.add(path, 1, "the file has no 'image,caption' header; its first line was read as data")
+    captions = []
+    for number, text in lines:
+        fields = next(csv.reader([text]))
+        if len(fields) == 2:
+            name, caption = fields
+        elif len(fields) > 2:
+            name, caption = text.split(",", 1)
+        else:
+            log.add(path, number, "the line has no comma between image and caption, skipped")
+            continue
+        captions.append(CaptionLine(number, name.strip(), caption.strip()))
+    return _without_empty(path, captions, log)
+
+
+def _without_empty(path: Path, captions: list[CaptionLine], log: ProblemLog) -> list[CaptionLine]:
+    kept = []
+    for item in captions:
+        if item.image and item.caption:
+            kept.append(item)
+        else:
+            log.add(path, item.line, "the line has an empty image name or caption, skipped")
+    return kept
+
