@@ -1,0 +1,72 @@
+"""The app bundle's start-up pieces (bundled resources, missing streams) and ``--self-test``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop_captioner import frozen
+from desktop_captioner.core import bundled
+
+
+@pytest.fixture
+def fake_bundle(tmp_path, monkeypatch) -> Path:
+    """Pretend to run inside a PyInstaller bundle whose data folder is ``tmp_path``."""
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    return tmp_path
+
+
+def test_bundled_files_are_found_inside_a_frozen_bundle(fake_bundle):
+    weights = fake_bundle / "resources" / bundled.WEIGHTS_RESOURCE
+    model = fake_bundle / "resources" / bundled.DEFAULT_MODEL_RESOURCE
+    for path in (weights, model):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    assert bundled.resources_root() == fake_bundle / "resources"
+    assert bundled.bundled_weights() == weights
+    assert bundled.bundled_model() == model
+
+
+def test_a_bundle_without_embedded_files_reports_none(fake_bundle):
+    (fake_bundle / "resources" / "weights").mkdir(parents=True)  # a folder is not the file
+    assert bundled.bundled_weights() is None
+    assert bundled.bundled_model() is None
+    assert bundled.bundled_resource("icons/missing.png") is None
+
+
+def test_source_checkout_uses_the_repository_resources():
+    assert not getattr(sys, "frozen", False)
+    icon = bundled.bundled_resource("icons/desktop-captioner.png")
+    assert icon == Path(__file__).resolve().parents[1] / "resources" / "icons" / "desktop-captioner.png"
+
+
+def test_missing_streams_are_replaced_and_printing_survives(monkeypatch, caplog):
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    monkeypatch.setattr(frozen, "_stdout_replaced", False)
+    frozen.make_streams_safe()
+    try:
+        print("keras progress bar", flush=True)  # would raise AttributeError on None
+        with caplog.at_level(logging.WARNING, logger="stderr"):
+            sys.stderr.write("a warning from ")
+            sys.stderr.write("tensorflow\nsecond line\n")
+        assert [r.getMessage() for r in caplog.records] == ["a warning from tensorflow", "second line"]
+        assert not sys.stdout.isatty()
+    finally:
+        sys.stdout.close()
+
+
+def test_present_streams_are_left_alone(monkeypatch):
+    out, err = sys.stdout, sys.stderr
+    frozen.make_streams_safe()
+    assert (sys.stdout, sys.stderr) == (out, err)
+
+
+def test_print_to_terminal_uses_fd_1_when_stdout_was_replaced(monkeypatch, capfd):
+    monkeypatch.setattr(frozen, "_stdout_replaced", True)
+    frozen.print_to_terminal("self-test ok: summary")
+    assert capfd.readouterr().out == "self-test ok: summary\n"
