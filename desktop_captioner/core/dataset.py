@@ -17,11 +17,10 @@ from desktop_captioner.core.dataset_readers import (CaptionLine, Problem, Proble
                                                     read_kaggle_captions, read_text_lines,
                                                     read_token_file)
 from desktop_captioner.core.errors import DatasetError
+from desktop_captioner.core.images import is_image_path
 
 __all__ = ["Dataset", "Problem", "load_dataset", "seeded_split", "SPLIT_NAMES",
            "IMAGES_DIR_NAMES", "TOKEN_FILE_NAME", "KAGGLE_CAPTIONS_NAME", "SPLIT_FILE_NAMES"]
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
 # "Flicker8k_Dataset" is the real archive's spelling; the others are common renamings.
 IMAGES_DIR_NAMES = ("Flicker8k_Dataset", "Flickr8k_Dataset", "Images", "images")
@@ -145,7 +144,7 @@ def _image_names(images_dir: Path) -> set[str]:
     """Names of the image files directly in ``images_dir`` (existence only, nothing decoded)."""
     with os.scandir(images_dir) as entries:
         return {entry.name for entry in entries
-                if os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and entry.is_file()}
+                if is_image_path(entry.name) and entry.is_file()}
 
 
 def _group_captions(lines: list[CaptionLine]) -> tuple[dict[str, list[str]], dict[str, int]]:
