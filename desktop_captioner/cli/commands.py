@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from desktop_captioner.cli import inspect_cmd
+from desktop_captioner.cli import sample_cmd
 
 REGISTRY: list[Callable] = []
 REGISTRY.append(inspect_cmd.register)
+REGISTRY.append(sample_cmd.register)
