@@ -6,7 +6,9 @@ from typing import Callable
 
 from desktop_captioner.cli import inspect_cmd
 from desktop_captioner.cli import sample_cmd
+from desktop_captioner.cli import weights_cmd
 
 REGISTRY: list[Callable] = []
 REGISTRY.append(inspect_cmd.register)
 REGISTRY.append(sample_cmd.register)
+REGISTRY.append(weights_cmd.register)
