@@ -25,6 +25,6 @@ mkdir -p "$(dirname "$app")" "$(dirname "$bin")" "$(dirname "$entry")" "$(dirnam
 cp -a dist/desktop-captioner "$app"
 ln -sfn "$app/desktop-captioner" "$bin"
 cp resources/icons/desktop-captioner.png "$icon"
-sed "s|^Exec=.*|Exec=$app/desktop-captioner|" packaging/desktop-captioner.desktop > "$entry"
+sed "s|^Exec=desktop-captioner|Exec=$app/desktop-captioner|" packaging/desktop-captioner.desktop > "$entry"
 command -v update-desktop-database >/dev/null && update-desktop-database "$data/applications" || true
 echo "installed $app; run: desktop-captioner (or find Desktop Captioner in the menu)"

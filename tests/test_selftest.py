@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop_captioner import frozen
+from desktop_captioner import cli, frozen, selftest
 from desktop_captioner.core import bundled
 
 
@@ -70,3 +70,22 @@ def test_print_to_terminal_uses_fd_1_when_stdout_was_replaced(monkeypatch, capfd
     monkeypatch.setattr(frozen, "_stdout_replaced", True)
     frozen.print_to_terminal("self-test ok: summary")
     assert capfd.readouterr().out == "self-test ok: summary\n"
+
+
+def test_self_test_names_the_failing_step_and_exits_non_zero(tmp_path, capsys):
+    missing = tmp_path / "nowhere.h5"
+    assert cli.main(["--self-test", "--weights", str(missing)]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [f"self-test FAILED at weights: The VGG16 weights file does not exist: {missing}."]
+
+
+def test_self_test_never_downloads_missing_weights(capsys):
+    assert selftest.main([]) == 1
+    assert capsys.readouterr().out.startswith("self-test FAILED at weights: No VGG16 weights")
+
+
+def test_a_broken_model_file_fails_at_the_model_step(weights_file, tmp_path, capsys):
+    broken = tmp_path / "broken.dcmodel"
+    broken.write_bytes(b"not a zip")
+    assert selftest.main(["--weights", str(weights_file), "--model", str(broken)]) == 1
+    assert capsys.readouterr().out.startswith("self-test FAILED at model: ")

@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="desktop-captioner",
                      description="Caption photos with a VGG16 encoder and an LSTM decoder.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--self-test", nargs=argparse.REMAINDER,
+                        help="[--model MODEL] [--weights FILE]: check that everything works (Qt, "
+                             "weights, encoder, training or the model, captioning, CSV), print "
+                             "one line and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for register in commands.REGISTRY:
         register(sub)
@@ -45,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_path = setup_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test is not None:
+        from desktop_captioner import selftest
+
+        return selftest.main(args.self_test)
     if not getattr(args, "func", None):
         args = parser.parse_args(["gui", *(argv if argv is not None else sys.argv[1:])])
     try:
