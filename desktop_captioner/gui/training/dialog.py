@@ -12,7 +12,7 @@ import html
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
@@ -112,16 +112,26 @@ class TrainingDialog(QDialog):
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([420, 260])
         status = QVBoxLayout()
         status.addWidget(self.step_label)
         status.addWidget(self.step_detail)
         status.addWidget(self.progress_bar)
         status.addWidget(self.rate_label)
         status.addWidget(splitter, 1)
+        self.elapsed_label = QLabel()
+        self.elapsed_label.setWordWrap(True)
+        self._elapsed_timer = QTimer(self)
+        self._elapsed_timer.setInterval(1000)
+        self._elapsed_timer.timeout.connect(self._show_elapsed)
+        left = QVBoxLayout()
+        left.addWidget(self.steps)
+        left.addWidget(self.elapsed_label)
+        left.addStretch(1)
         run_page = QWidget()
         run_row = QHBoxLayout(run_page)
         run_row.setContentsMargins(0, 0, 0, 0)
-        run_row.addWidget(self.steps)
+        run_row.addLayout(left)
         run_row.addLayout(status, 1)
 
         self.pages = QStackedWidget()
@@ -286,6 +296,8 @@ class TrainingDialog(QDialog):
         self._thread.finished.connect(self._on_thread_finished)
         self._run_started = time.monotonic()
         self._set_state("running")
+        self._elapsed_timer.start()
+        self._show_elapsed()
         self._thread.start()
 
     @Slot()
@@ -392,10 +404,20 @@ class TrainingDialog(QDialog):
 
     def _count_time(self) -> None:
         self._seconds += time.monotonic() - self._run_started
+        self._elapsed_timer.stop()
+        self._show_elapsed()
+
+    @Slot()
+    def _show_elapsed(self) -> None:
+        seconds = self._seconds
+        if self._elapsed_timer.isActive():
+            seconds += time.monotonic() - self._run_started
+        self.elapsed_label.setText(f"Time so far: {format_eta(seconds)}")
 
     def _stop_bar(self) -> None:
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("stopped")
         self.rate_label.clear()
 
     @Slot()

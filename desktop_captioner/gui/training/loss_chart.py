@@ -102,6 +102,7 @@ class LossChart(QChartView):
         low, high = min(values), max(values)
         pad = max((high - low) * 0.08, 0.05)
         self.y_axis.setRange(max(low - pad, 0.0), high + pad)
+        self.y_axis.applyNiceNumbers()
 
     def epoch_points(self) -> list[QPointF]:
         return list(self.train_series.points())

@@ -51,8 +51,9 @@ class StepList(QListWidget):
             item.setToolTip(explanation)
             self.addItem(item)
         self._current: int | None = None
-        self.setMinimumWidth(self.sizeHintForColumn(0) + 40)
-        self.setMaximumWidth(self.sizeHintForColumn(0) + 60)
+        self.setSpacing(3)
+        self.setFixedWidth(self.sizeHintForColumn(0) + 48)
+        self.setFixedHeight(self.count() * (self.sizeHintForRow(0) + 6) + 2 * self.frameWidth() + 4)
 
     @property
     def current(self) -> int | None:
