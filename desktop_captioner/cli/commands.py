@@ -7,8 +7,10 @@ from typing import Callable
 from desktop_captioner.cli import inspect_cmd
 from desktop_captioner.cli import sample_cmd
 from desktop_captioner.cli import weights_cmd
+from desktop_captioner.cli import gui_cmd
 
 REGISTRY: list[Callable] = []
 REGISTRY.append(inspect_cmd.register)
 REGISTRY.append(sample_cmd.register)
 REGISTRY.append(weights_cmd.register)
+REGISTRY.append(gui_cmd.register)

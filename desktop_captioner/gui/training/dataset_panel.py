@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFormLayout, QHeaderView, QLabel, QToolButton, QT
 
 from desktop_captioner.core.dataset import SPLIT_NAMES, Dataset, load_dataset
 from desktop_captioner.core.errors import CaptionerError
+from desktop_captioner.core.sample_dataset import make_sample_dataset
 
 
 def unusable_reason(summary: dict) -> str | None:
@@ -37,12 +38,16 @@ class _InspectionSignals(QObject):
 
 
 class _Inspection(QRunnable):
-    def __init__(self, request: int, folder: Path, signals: _InspectionSignals) -> None:
+    def __init__(self, request: int, folder: Path, signals: _InspectionSignals,
+                 make_sample: bool) -> None:
         super().__init__()
         self.request, self.folder, self.signals = request, folder, signals
+        self.make_sample = make_sample
 
     def run(self) -> None:
         try:
+            if self.make_sample:
+                make_sample_dataset(self.folder)
             dataset = load_dataset(self.folder)
         except CaptionerError as exc:
             self.signals.failed.emit(self.request, str(exc))
@@ -111,15 +116,17 @@ class DatasetPanel(QWidget):
     def busy(self) -> bool:
         return self._pool.activeThreadCount() > 0
 
-    def inspect(self, folder: Path) -> None:
-        """Start inspecting ``folder``; any result still due for an earlier folder is ignored."""
+    def inspect(self, folder: Path, make_sample: bool = False) -> None:
+        """Start inspecting ``folder`` (after writing the sample dataset into it when asked);
+        any result still due for an earlier folder is ignored."""
         self._request += 1
         self.dataset = None
-        self.headline.setText(f"Inspecting {folder} …")
+        self.headline.setText(f"{'Making the sample dataset in' if make_sample else 'Inspecting'}"
+                              f" {folder} …")
         for value in self._values.values():
             value.setText("–")
         self._set_problems([])
-        self._pool.start(_Inspection(self._request, Path(folder), self._signals))
+        self._pool.start(_Inspection(self._request, Path(folder), self._signals, make_sample))
 
     def wait(self, msecs: int = -1) -> bool:
         return self._pool.waitForDone(msecs)

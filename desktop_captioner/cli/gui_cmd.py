@@ -1,0 +1,23 @@
+"""``desktop-captioner gui [PATH...]``: open the main window (also what no subcommand does)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("gui", help="open the desktop app (the default command)",
+                                   description="Open the desktop app; PATHs (photos or folders) "
+                                               "are added to the list at start.")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="photos or folders to add")
+    parser.add_argument("--model", help="caption model file (.dcmodel) to load")
+    parser.add_argument("--weights", help="VGG16 notop weights file (.h5)")
+    parser.add_argument("--train", metavar="DATASET_DIR",
+                        help="open the training dialog for this dataset folder")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from desktop_captioner.gui.app import main  # Qt only when the GUI is wanted
+
+    return main(args.paths, model=args.model, weights=args.weights, train_dir=args.train)

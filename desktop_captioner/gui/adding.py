@@ -1,0 +1,65 @@
+"""Adding images: dropped or chosen paths are walked in the background and appended in chunks,
+with one status-bar sentence at the end saying what was added and what was skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QStatusBar
+
+from desktop_captioner.gui.models.image_list_model import ImageListModel
+from desktop_captioner.gui.workers.folder_walker import FolderWalker, WalkSummary
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def walk_report(added: int, duplicates: int, summaries: list[WalkSummary]) -> str:
+    not_images = sum(s.not_images for s in summaries)
+    missing = sum(s.missing for s in summaries)
+    parts = [f"Added {_count(added, 'image')}"]
+    if duplicates:
+        parts.append(f"{duplicates:,} already in the list")
+    if not_images:
+        parts.append(f"skipped {_count(not_images, 'file')} that {'is' if not_images == 1 else 'are'}"
+                     f" not {'an image' if not_images == 1 else 'images'}")
+    if missing:
+        parts.append(f"{_count(missing, 'path')} not found")
+    return "; ".join(parts) + "."
+
+
+class ImageAdder(QObject):
+    def __init__(self, model: ImageListModel, status: QStatusBar, parent: QObject) -> None:
+        super().__init__(parent)
+        self.model, self.status = model, status
+        self.walker = FolderWalker(self)
+        self.walker.found.connect(self._on_found)
+        self.walker.finished.connect(self._on_finished)
+        self._added = self._duplicates = 0
+        self._summaries: list[WalkSummary] = []
+
+    def add(self, paths: Iterable[str | Path]) -> None:
+        self.status.showMessage("Adding images…")
+        self.walker.add(paths)
+
+    def shutdown(self) -> None:
+        self.walker.shutdown()
+
+    @Slot(list)
+    def _on_found(self, paths: list[Path]) -> None:
+        added = self.model.add_paths(paths)
+        self._added += added
+        self._duplicates += len(paths) - added
+        self.status.showMessage(f"Adding images… {self._added:,} added")
+
+    @Slot(object)
+    def _on_finished(self, summary: WalkSummary) -> None:
+        self._summaries.append(summary)
+        if self.walker.busy:  # several drops in a row: one report at the end
+            return
+        self.status.showMessage(walk_report(self._added, self._duplicates, self._summaries), 15000)
+        self._added = self._duplicates = 0
+        self._summaries = []

@@ -1,0 +1,135 @@
+"""Captioning jobs seen from the GUI thread: which items a job still owes, what to show while it
+runs, and how items go back to their old state when it is stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from desktop_captioner.core.progress import Progress
+from desktop_captioner.core.results import CaptionResult
+from desktop_captioner.gui.models.image_list_model import CAPTIONING, ERROR, QUEUED, ImageListModel
+from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
+from desktop_captioner.gui.workers.caption_worker import CaptionService, LoadCaptioner, ModelInfo
+
+
+class CaptioningController(QObject):
+    """Owns the worker thread (through CaptionService) and the state of the current job."""
+
+    changed = Signal()  # busy / model state changed: the window refreshes its actions
+    model_loaded = Signal(object)  # ModelInfo
+
+    def __init__(self, model: ImageListModel, status: CaptionStatusBar, window: QWidget,
+                 load_captioner: LoadCaptioner | None = None, batch_size: int = 16) -> None:
+        super().__init__(window)
+        self.model, self.status, self.window = model, status, window
+        self.service = CaptionService(load_captioner, batch_size, self)
+        self.model_info: ModelInfo | None = None
+        self.loading_model = ""
+        self._pending: dict[str, str] = {}  # path -> status before the job, until its result
+        self._total = 0
+        worker = self.service.worker
+        worker.model_loading.connect(self._on_model_loading)
+        worker.model_loaded.connect(self._on_model_loaded)
+        worker.model_failed.connect(self._on_model_failed)
+        worker.item_started.connect(self._on_item_started)
+        worker.item_result.connect(self._on_item_result)
+        worker.progress.connect(self.status.show_progress)
+        worker.job_finished.connect(self._on_job_finished)
+        worker.job_failed.connect(self._on_job_failed)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def load_model(self, model_path: Path, weights_path: Path) -> None:
+        self.service.load_model(model_path, weights_path)
+
+    def start(self, rows: list[int], beam_width: int) -> None:
+        if self.busy:
+            return
+        if self.model_info is None:
+            if self.loading_model:
+                self.status.showMessage("The model is still loading; try again in a moment.", 8000)
+            else:
+                QMessageBox.information(self.window, "No model", "Open a caption model first "
+                                        "(Model → Open Model…, Ctrl+M).")
+            return
+        if not rows:
+            self.status.showMessage("Every image already has a caption.", 8000)
+            return
+        paths = [self.model.item(row).path for row in rows]
+        self._pending = {str(path): self.model.item(row).status for path, row in zip(paths, rows)}
+        self._total = len(paths)
+        for path in paths:
+            self.model.set_status(path, QUEUED)
+        self.status.start_progress(len(paths))
+        self.service.caption(paths, beam_width)
+        self.changed.emit()
+
+    def stop(self) -> None:
+        if self.busy:
+            self.service.stop()
+            self.status.showMessage("Stopping after the current batch…")
+
+    def shutdown(self) -> None:
+        self.service.shutdown()
+
+    @Slot(str)
+    def _on_model_loading(self, model_path: str) -> None:
+        self.loading_model, self.model_info = model_path, None
+        self.status.set_model_state(f"Loading model {Path(model_path).name}…", model_path)
+        self.changed.emit()
+
+    @Slot(object)
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self.loading_model, self.model_info = "", info
+        vocab = f", {info.vocab_size:,} words" if info.vocab_size else ""
+        self.status.set_model_state(f"Model: {info.name}{vocab}", str(info.path))
+        self.model_loaded.emit(info)
+        self.changed.emit()
+
+    @Slot(str, str)
+    def _on_model_failed(self, _model_path: str, reason: str) -> None:
+        self.loading_model = ""
+        self.status.set_model_state("No model loaded")
+        self.changed.emit()
+        if reason:
+            QMessageBox.warning(self.window, "Model not loaded", reason)
+
+    @Slot(object)
+    def _on_item_started(self, path: Path) -> None:
+        if str(path) in self._pending:
+            self.model.set_status(path, CAPTIONING)
+
+    @Slot(object)
+    def _on_item_result(self, result: CaptionResult) -> None:
+        if self._pending.pop(str(result.path), None) is not None:
+            self.model.apply_result(result)
+
+    @Slot(bool)
+    def _on_job_finished(self, stopped: bool) -> None:
+        done = self._total - self._end_job()
+        if stopped:
+            self.status.showMessage(f"Stopped: {done} of {self._total} images captioned.", 15000)
+            return
+        errors = len(self.model.rows_with_status([ERROR]))
+        note = f"; {errors} could not be read (see their Status tooltips)" if errors else ""
+        self.status.showMessage(f"Captioned {done} images{note}.", 15000)
+
+    @Slot(str)
+    def _on_job_failed(self, reason: str) -> None:
+        self._end_job()
+        QMessageBox.warning(self.window, "Captioning stopped", reason)
+
+    def _end_job(self) -> int:
+        """Put the items the job did not reach back in their old state; returns how many."""
+        left = len(self._pending)
+        pending, self._pending = self._pending, {}
+        for path, previous in pending.items():
+            self.model.set_status(Path(path), previous)
+        self.status.hide_progress()
+        self.changed.emit()
+        return left

@@ -1,0 +1,418 @@
+"""The main window: image list, preview, menus, and the wiring between them and the workers."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+from typing import Iterable
+
+from PySide6.QtCore import QByteArray, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
+                               QStyle)
+
+from desktop_captioner.core import weights
+from desktop_captioner.core.errors import WeightsError
+from desktop_captioner.core.images import IMAGE_EXTENSIONS
+from desktop_captioner.gui import exporting
+from desktop_captioner.gui.adding import ImageAdder
+from desktop_captioner.gui.dialogs.model_info import show_model_info
+from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog
+from desktop_captioner.gui.models.image_list_model import CAPTIONING, NEW, QUEUED, ImageListModel
+from desktop_captioner.gui.settings import load_settings, save_settings
+from desktop_captioner.gui.widgets.empty_state import EmptyStateWidget
+from desktop_captioner.gui.widgets.image_list_view import ImageListView
+from desktop_captioner.gui.widgets.preview_pane import PreviewPane
+from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
+from desktop_captioner.gui.captioning import CaptioningController
+from desktop_captioner.gui.workers.caption_worker import LoadCaptioner, ModelInfo
+from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
+
+log = logging.getLogger(__name__)
+
+LIST_THUMBNAIL_SIDE = 56
+PREVIEW_SIDE = 480
+MODEL_FILTER = "Caption models (*.dcmodel);;All files (*)"
+_TRAIN_HELP = (
+    "Training opens here in a later version. Until then, train from a terminal:\n\n"
+    "  desktop-captioner sample-dataset ~/captioner-sample\n"
+    "  desktop-captioner train ~/captioner-sample --out sample.dcmodel\n\n"
+    "(or point train at your own Flickr8k-style folder), then open the model with "
+    "Model → Open Model… (Ctrl+M).")
+
+
+class MainWindow(QMainWindow):
+    """``load_captioner`` and ``batch_size`` exist for tests (a fake Captioner, small batches)."""
+
+    def __init__(self, weights_override: Path | None = None,
+                 load_captioner: LoadCaptioner | None = None, batch_size: int = 16) -> None:
+        super().__init__()
+        self.setWindowTitle("Desktop Captioner")
+        self.setAcceptDrops(True)
+        self.settings, settings_warning = load_settings()
+        self.weights_override = weights_override
+
+        self.undo_stack = QUndoStack(self)
+        self.thumbnails = ThumbnailLoader(LIST_THUMBNAIL_SIDE, parent=self)
+        self.previews = ThumbnailLoader(PREVIEW_SIDE, capacity=30, use_disk_cache=False, parent=self)
+        self.model = ImageListModel(self.thumbnails, self.undo_stack, self)
+
+        self.view = ImageListView(self.model)
+        self.empty_state = EmptyStateWidget()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_state)
+        self.stack.addWidget(self.view)
+        self.preview = PreviewPane(self.model, self.previews)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(self.preview)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(self.splitter)
+        self.status = CaptionStatusBar()
+        self.setStatusBar(self.status)
+        self.adder = ImageAdder(self.model, self.status, self)
+        self.captioning = CaptioningController(self.model, self.status, self, load_captioner,
+                                               batch_size)
+
+        self._build_actions()
+        self._build_menus()
+        self._connect()
+        self._restore_layout()
+        self._update_actions()
+        if settings_warning:
+            self.status.showMessage(settings_warning, 15000)
+
+    # --- construction -------------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, icon=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even when the menu bar is hidden
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        self.add_images_action = self._action("Add &Images…", self.choose_images, "Ctrl+O",
+                                              sp.SP_FileIcon, "Add photos to the list")
+        self.add_folder_action = self._action("Add &Folder…", self.choose_folder, "Ctrl+Shift+O",
+                                              sp.SP_DirIcon, "Add every photo in a folder")
+        self.export_action = self._action("&Export…", self.export_all, "Ctrl+E",
+                                          sp.SP_DialogSaveButton, "Export captions to CSV or JSON")
+        self.export_selected_action = self._action("Export &Selected…", self.export_selected)
+        self.sidecars_action = self._action("Write .txt &Sidecars", self.write_sidecars)
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.edit_action = self._action("&Edit Caption", self.view.edit_current_caption, "F2")
+        self.remove_action = self._action("&Remove Selected", self.remove_selected,
+                                          QKeySequence.StandardKey.Delete)
+        self.clear_action = self._action("&Clear List", self.clear_list)
+        self.caption_all_action = self._action("Caption &All", self.caption_all, "Ctrl+R",
+                                               sp.SP_MediaPlay, "Caption every image not captioned yet")
+        self.caption_selected_action = self._action("Caption &Selected", self.caption_selected,
+                                                    "Ctrl+Shift+R")
+        self.stop_action = self._action("S&top", self.stop_captioning, "Esc", sp.SP_MediaStop,
+                                        "Stop after the current batch")
+        self.open_model_action = self._action("&Open Model…", self.choose_model, "Ctrl+M",
+                                              sp.SP_DialogOpenButton, "Open a caption model file")
+        self.model_info_action = self._action("Model &Info…", self.show_model_info)
+        self.train_action = self._action("&Train a Model…", lambda: self.open_training_dialog())
+        self.weights_action = self._action("Choose VGG16 &Weights File…", self.choose_weights)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.add_images_action, self.add_folder_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.undo_action, self.redo_action])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.edit_action, self.remove_action, self.clear_action])
+        caption_menu = bar.addMenu("&Caption")
+        caption_menu.addActions([self.caption_all_action, self.caption_selected_action,
+                                 self.stop_action])
+        model_menu = bar.addMenu("&Model")
+        model_menu.addAction(self.open_model_action)
+        self.recent_menu = model_menu.addMenu("Open &Recent")
+        model_menu.addActions([self.model_info_action, self.train_action, self.weights_action])
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addActions([self.add_images_action, self.add_folder_action, self.open_model_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.caption_all_action, self.stop_action, self.export_action])
+        self._rebuild_recent_menu()
+
+    def _connect(self) -> None:
+        self.model.rowsInserted.connect(self._update_actions)
+        self.model.rowsRemoved.connect(self._update_actions)
+        self.model.modelReset.connect(self._update_actions)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.captioning.changed.connect(self._update_actions)
+        self.captioning.model_loaded.connect(self._on_model_loaded)
+        empty = self.empty_state
+        empty.add_images.connect(self.choose_images)
+        empty.add_folder.connect(self.choose_folder)
+        empty.open_model.connect(self.choose_model)
+        empty.train.connect(self.open_training_dialog)
+        empty.sample.connect(self.open_training_dialog)
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.window_geometry
+        if not (geometry and self.restoreGeometry(QByteArray(base64.b64decode(geometry)))):
+            self.resize(1200, 760)
+        self.splitter.setSizes(self.settings.splitter_sizes or [820, 380])
+
+    # --- start-up hooks -----------------------------------------------------------------------
+    def start(self, paths: Iterable[str | Path] = (), model: str | Path | None = None,
+              train_dir: str | Path | None = None) -> None:
+        """What the command line asked for, run once the window is on screen."""
+        paths = list(paths)
+        if paths:
+            self.add_paths(paths)
+        model = model or self.settings.last_model
+        if model:
+            self.load_model(Path(model))
+        if train_dir:
+            self.open_training_dialog(Path(train_dir))
+
+    def open_training_dialog(self, dataset_dir: Path | None = None) -> None:
+        """Hook for the training dialog; until it exists, explain how to train from a terminal."""
+        QMessageBox.information(self, "Train a Model", _TRAIN_HELP)
+
+    # --- adding and removing images -----------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.add_paths(paths)
+
+    def add_paths(self, paths: Iterable[str | Path]) -> None:
+        """Walk files/folders in the background; rows arrive in chunks."""
+        self.adder.add(paths)
+
+    @Slot()
+    def choose_images(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
+        names, _ = QFileDialog.getOpenFileNames(self, "Add Images", self.settings.last_image_folder,
+                                                f"Images ({patterns});;All files (*)")
+        if names:
+            self.settings.last_image_folder = str(Path(names[0]).parent)
+            self.add_paths(names)
+
+    @Slot()
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add Folder", self.settings.last_image_folder)
+        if folder:
+            self.settings.last_image_folder = folder
+            self.add_paths([folder])
+
+    @Slot()
+    def remove_selected(self) -> None:
+        rows = self.view.selected_rows()
+        busy = [r for r in rows if self.model.item(r).status in (QUEUED, CAPTIONING)]
+        if busy:
+            self.status.showMessage("Images being captioned cannot be removed; press Esc first.", 8000)
+            rows = [r for r in rows if r not in busy]
+        self.model.remove_rows(rows)
+        self._after_rows_removed()
+
+    @Slot()
+    def clear_list(self) -> None:
+        if self.captioning.busy:
+            self.status.showMessage("Stop captioning (Esc) before clearing the list.", 8000)
+            return
+        self.model.clear()
+        self._after_rows_removed()
+
+    def _after_rows_removed(self) -> None:
+        if not self.model.rowCount():
+            self.stack.setCurrentWidget(self.empty_state)
+        self._on_selection_changed()
+
+    @Slot()
+    def _on_selection_changed(self, *_args) -> None:
+        rows = self.view.selected_rows()
+        self.preview.show_row(rows[0] if len(rows) == 1 else None)
+        self._update_actions()
+
+    # --- the model ----------------------------------------------------------------------------
+    @Slot()
+    def choose_model(self) -> None:
+        start = str(Path(self.settings.last_model).parent) if self.settings.last_model else ""
+        name, _ = QFileDialog.getOpenFileName(self, "Open Caption Model", start, MODEL_FILTER)
+        if name:
+            self.load_model(Path(name))
+
+    def load_model(self, model_path: Path) -> None:
+        """Find the VGG16 weights (asking once if needed), then load in the worker thread."""
+        if self.captioning.busy:
+            self.status.showMessage("Stop captioning (Esc) before changing the model.", 8000)
+            return
+        weights_path = self._find_weights()
+        if weights_path is None:
+            self.status.set_model_state("No model loaded", "The VGG16 weights are missing.")
+            return
+        self.captioning.load_model(model_path, weights_path)
+
+    def _find_weights(self) -> Path | None:
+        explicit = self.weights_override or self.settings.weights_path or None
+        try:
+            location = weights.find_weights(explicit)
+        except WeightsError as exc:
+            QMessageBox.warning(self, "VGG16 weights", str(exc))
+            location = None
+        if location is not None:
+            return location.path
+        dialog = WeightsDialog(self)
+        if dialog.exec() and dialog.weights_path is not None:
+            self.settings.weights_path = str(dialog.weights_path)
+            self.weights_override = None
+            return dialog.weights_path
+        return None
+
+    @Slot()
+    def choose_weights(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Choose the VGG16 weights file", "",
+                                              "Keras weights (*.h5);;All files (*)")
+        if not name:
+            return
+        try:
+            weights.validate_weights_file(name)
+        except WeightsError as exc:
+            QMessageBox.warning(self, "Not the weights file", str(exc))
+            return
+        self.settings.weights_path, self.weights_override = name, None
+        self.status.showMessage(f"VGG16 weights: {name}", 8000)
+
+    @Slot(object)
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self.settings.remember_model(info.path)
+        self._rebuild_recent_menu()
+        self.save_settings()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for recent in self.settings.recent_models:
+            action = self.recent_menu.addAction(Path(recent).name)
+            action.setToolTip(recent)
+            action.triggered.connect(lambda _=False, p=recent: self.load_model(Path(p)))
+        self.recent_menu.setEnabled(bool(self.settings.recent_models))
+
+    @Slot()
+    def show_model_info(self) -> None:
+        show_model_info(self, self.captioning.model_info)
+
+    # --- captioning ---------------------------------------------------------------------------
+    @Slot()
+    def caption_all(self) -> None:
+        self.captioning.start(self.model.rows_with_status([NEW]), self.settings.beam_width)
+
+    @Slot()
+    def caption_selected(self) -> None:
+        self.captioning.start(self.view.selected_rows(), self.settings.beam_width)
+
+    @Slot()
+    def stop_captioning(self) -> None:
+        self.captioning.stop()
+
+    # --- export -------------------------------------------------------------------------------
+    @Slot()
+    def export_all(self) -> None:
+        self._export(range(self.model.rowCount()))
+
+    @Slot()
+    def export_selected(self) -> None:
+        self._export(self.view.selected_rows())
+
+    def _export(self, rows: Iterable[int]) -> None:
+        items = [self.model.item(r) for r in rows]
+        results = [item.to_result() for item in items if item.has_outcome]
+        if not results:
+            self.status.showMessage("Nothing to export yet: caption some images first.", 8000)
+            return
+        written = exporting.ask_and_export(self, results, self.settings.last_export_folder)
+        if written is not None:
+            self.settings.last_export_folder = str(written.parent)
+            skipped = len(items) - len(results)
+            note = f" ({skipped} images without captions left out)" if skipped else ""
+            self.status.showMessage(f"Exported {len(results)} captions to {written}{note}.", 15000)
+
+    @Slot()
+    def write_sidecars(self) -> None:
+        results = [item.to_result() for item in self.model.items() if item.has_outcome]
+        if not any(r.ok for r in results):
+            self.status.showMessage("Nothing to write yet: caption some images first.", 8000)
+            return
+        message = exporting.ask_and_write_sidecars(self, results)
+        if message:
+            self.status.showMessage(message, 15000)
+
+    # --- state and shutdown -------------------------------------------------------------------
+    @Slot()
+    def _update_actions(self, *_args) -> None:
+        has_rows = self.model.rowCount() > 0
+        has_selection = bool(self.view.selectionModel().hasSelection())
+        busy = self.captioning.busy
+        for action in (self.caption_all_action, self.caption_selected_action):
+            action.setEnabled(has_rows and not busy)
+        self.caption_selected_action.setEnabled(has_selection and not busy)
+        self.stop_action.setEnabled(busy)
+        self.export_action.setEnabled(has_rows)
+        self.export_selected_action.setEnabled(has_selection)
+        self.sidecars_action.setEnabled(has_rows)
+        self.remove_action.setEnabled(has_selection)
+        self.clear_action.setEnabled(has_rows and not busy)
+        self.open_model_action.setEnabled(not busy)
+        model_info = self.captioning.model_info
+        self.model_info_action.setEnabled(model_info is not None)
+        self.empty_state.set_model_loaded(model_info is not None
+                                          or bool(self.captioning.loading_model))
+        if not has_rows:
+            self.stack.setCurrentWidget(self.empty_state)
+        elif self.stack.currentWidget() is not self.view:
+            self.stack.setCurrentWidget(self.view)
+            self.view.selectRow(0)
+
+    def save_settings(self) -> None:
+        self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode("ascii")
+        self.settings.splitter_sizes = list(self.splitter.sizes())
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            log.warning("settings not saved: %s", exc)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Cancel and join every worker before Qt destroys the threads."""
+        self.captioning.shutdown()
+        self.adder.shutdown()
+        self.thumbnails.shutdown()
+        self.previews.shutdown()
+        self.save_settings()
+        event.accept()
+

@@ -1,0 +1,121 @@
+"""Turn dropped/chosen files and folders into image paths without blocking the GUI thread.
+
+The walk runs in a pool thread and delivers paths in chunks (queued signals), so the model inserts
+a few hundred rows at a time and the event loop keeps turning between chunks, even for a folder of
+10,000 photos on a slow network share.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from desktop_captioner.core.images import is_image_path
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 250
+CHUNK_SECONDS = 0.05
+# A pure-Python walk holds the GIL almost continuously; pausing after each chunk lets the GUI
+# thread (which needs the GIL between every Qt call) insert the rows without waiting on us.
+PAUSE_AFTER_CHUNK = 0.01
+
+
+@dataclass(frozen=True)
+class WalkSummary:
+    """What a walk found besides images: files that are not images and paths that do not exist."""
+
+    images: int
+    not_images: int
+    missing: int
+
+
+def iter_files(paths: Iterable[Path], counts: dict[str, int]) -> Iterator[Path]:
+    """Every file under ``paths`` (folders recursively, sorted); missing paths are counted."""
+    for path in paths:
+        path = Path(os.path.abspath(path))
+        if path.is_dir():
+            for folder, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(folder, name)
+        elif path.exists():
+            yield path
+        else:
+            counts["missing"] += 1
+
+
+class _Relay(QObject):
+    chunk = Signal(list)  # list[Path]
+    finished = Signal(object)  # WalkSummary
+
+
+class _WalkJob(QRunnable):
+    def __init__(self, paths: list[Path], relay: _Relay, stop: threading.Event) -> None:
+        super().__init__()
+        self.paths, self.relay, self.stop = paths, relay, stop
+
+    def run(self) -> None:
+        counts = {"images": 0, "not_images": 0, "missing": 0}
+        chunk: list[Path] = []
+        last_emit = time.monotonic()
+        try:
+            for path in iter_files(self.paths, counts):
+                if self.stop.is_set():
+                    return
+                if not is_image_path(path):
+                    counts["not_images"] += 1
+                    continue
+                chunk.append(path)
+                counts["images"] += 1
+                if len(chunk) >= CHUNK_SIZE or time.monotonic() - last_emit > CHUNK_SECONDS:
+                    self.relay.chunk.emit(chunk)
+                    time.sleep(PAUSE_AFTER_CHUNK)
+                    chunk, last_emit = [], time.monotonic()
+            if chunk:
+                self.relay.chunk.emit(chunk)
+        except OSError as exc:  # an unreadable folder ends this walk, not the app
+            log.warning("walking %s failed: %s", self.paths, exc)
+        self.relay.finished.emit(WalkSummary(**counts))
+
+
+class FolderWalker(QObject):
+    """Starts walks; ``found`` delivers chunks of image paths, ``finished`` a WalkSummary."""
+
+    found = Signal(list)
+    finished = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)  # walks run one after another, keeping drop order
+        self._stop = threading.Event()
+        self._active = 0
+        self._relay = _Relay(self)
+        self._relay.finished.connect(self._one_done)  # first, so `busy` is right for listeners
+        self._relay.chunk.connect(self.found)
+        self._relay.finished.connect(self.finished)
+
+    @property
+    def busy(self) -> bool:
+        return self._active > 0
+
+    def add(self, paths: Iterable[str | Path]) -> None:
+        self._active += 1
+        self.pool.start(_WalkJob([Path(p) for p in paths], self._relay, self._stop))
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self.pool.clear()
+        self.pool.waitForDone()
+
+    @Slot(object)
+    def _one_done(self, _summary: WalkSummary) -> None:
+        self._active -= 1

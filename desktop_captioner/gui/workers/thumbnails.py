@@ -1,0 +1,139 @@
+"""Thumbnails decoded off the GUI thread, cached in memory (LRU) and on disk.
+
+Only rows the view actually paints ask for a thumbnail, so adding 10,000 images decodes nothing
+until the user scrolls to them; newer requests get a higher pool priority so the rows on screen
+now are served before the ones scrolled past.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import logging
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtGui import QImage, QPixmap
+
+from desktop_captioner.core import paths
+from desktop_captioner.core.atomic import atomic_write_bytes
+from desktop_captioner.core.errors import ImageLoadError
+from desktop_captioner.core.images import load_thumbnail
+
+log = logging.getLogger(__name__)
+
+
+def _disk_cache_file(path: Path, max_side: int) -> Path | None:
+    """Cache file keyed by path, size, mtime and thumbnail size (None when the file is gone)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{max_side}"
+    digest = hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()
+    return paths.cache_dir() / "thumbnails" / digest[:2] / f"{digest}.png"
+
+
+def decode_thumbnail(path: Path, max_side: int, use_disk_cache: bool) -> QImage:
+    """Decode (or read from the disk cache) one thumbnail; raises ImageLoadError."""
+    cache_file = _disk_cache_file(path, max_side) if use_disk_cache else None
+    if cache_file is not None and cache_file.is_file():
+        image = QImage(str(cache_file))
+        if not image.isNull():
+            return image
+    picture = load_thumbnail(path, max_side)
+    data = picture.tobytes("raw", "RGB")
+    image = QImage(data, picture.width, picture.height, 3 * picture.width,
+                   QImage.Format.Format_RGB888).copy()  # copy: own the pixels, not `data`
+    if cache_file is not None:
+        buffer = io.BytesIO()
+        picture.save(buffer, "PNG")
+        try:
+            atomic_write_bytes(cache_file, buffer.getvalue())
+        except OSError as exc:  # a full or read-only cache never stops the thumbnail
+            log.info("thumbnail cache write failed for %s: %s", cache_file, exc)
+    return image
+
+
+class _Relay(QObject):
+    """Lives in the GUI thread; pool threads emit on it, so delivery is queued to the GUI."""
+
+    ready = Signal(str, QImage)
+    failed = Signal(str, str)
+
+
+class _ThumbnailJob(QRunnable):
+    def __init__(self, path: str, max_side: int, use_disk_cache: bool, relay: _Relay) -> None:
+        super().__init__()
+        self.path, self.max_side, self.use_disk_cache, self.relay = (
+            path, max_side, use_disk_cache, relay)
+
+    def run(self) -> None:
+        try:
+            image = decode_thumbnail(Path(self.path), self.max_side, self.use_disk_cache)
+        except ImageLoadError as exc:
+            self.relay.failed.emit(self.path, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a pool thread must never die silently
+            log.exception("thumbnail failed for %s", self.path)
+            self.relay.failed.emit(self.path, f"{Path(self.path).name}: {exc}")
+        else:
+            self.relay.ready.emit(self.path, image)
+
+
+class ThumbnailLoader(QObject):
+    """Hands out cached pixmaps and schedules decoding for the ones not cached yet."""
+
+    thumbnail_ready = Signal(str)  # path; ask `pixmap(path)` again
+    thumbnail_failed = Signal(str, str)  # path, reason
+
+    def __init__(self, max_side: int, capacity: int = 2000, use_disk_cache: bool = True,
+                 pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.max_side = max_side
+        self.capacity = capacity
+        self.use_disk_cache = use_disk_cache
+        self.pool = pool or QThreadPool(self)
+        self._cache: OrderedDict[str, QPixmap] = OrderedDict()
+        self._pending: set[str] = set()
+        self._failed: dict[str, str] = {}
+        self._priority = itertools.count()
+        self._relay = _Relay(self)
+        self._relay.ready.connect(self._on_ready)
+        self._relay.failed.connect(self._on_failed)
+
+    def pixmap(self, path: str | Path) -> QPixmap | None:
+        """The cached thumbnail, or None after scheduling it (ready later via thumbnail_ready)."""
+        key = str(path)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        if key not in self._pending and key not in self._failed:
+            self._pending.add(key)
+            job = _ThumbnailJob(key, self.max_side, self.use_disk_cache, self._relay)
+            self.pool.start(job, min(next(self._priority), 2**30))
+        return None
+
+    def failure(self, path: str | Path) -> str:
+        return self._failed.get(str(path), "")
+
+    def shutdown(self) -> None:
+        """Drop queued jobs and wait for running ones (called when the window closes)."""
+        self.pool.clear()
+        self.pool.waitForDone()
+
+    @Slot(str, QImage)
+    def _on_ready(self, path: str, image: QImage) -> None:
+        self._pending.discard(path)
+        self._cache[path] = QPixmap.fromImage(image)
+        while len(self._cache) > self.capacity:
+            self._cache.popitem(last=False)
+        self.thumbnail_ready.emit(path)
+
+    @Slot(str, str)
+    def _on_failed(self, path: str, reason: str) -> None:
+        self._pending.discard(path)
+        self._failed[path] = reason
+        self.thumbnail_failed.emit(path, reason)

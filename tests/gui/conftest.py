@@ -1,0 +1,126 @@
+"""GUI test helpers: small photo folders, a fake Captioner with a controllable pace, and a
+window factory that always closes its windows (joining every worker thread)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtWidgets import QMessageBox
+
+from desktop_captioner.core.errors import ImageLoadError
+from desktop_captioner.core.images import load_thumbnail
+from desktop_captioner.core.progress import RateMeter
+from desktop_captioner.core.results import CaptionResult
+from desktop_captioner.gui.main_window import MainWindow
+
+COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"]
+
+
+def write_photo(path: Path, colour: str = "red") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 48), colour).save(path)
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    """photos/: a.jpg b.png notes.txt, sub/c.jpg, sub/readme.md"""
+    root = tmp_path / "photos"
+    write_photo(root / "a.jpg", "red")
+    write_photo(root / "b.png", "green")
+    write_photo(root / "sub" / "c.jpg", "blue")
+    (root / "notes.txt").write_text("not a photo")
+    (root / "sub" / "readme.md").write_text("not a photo either")
+    return root
+
+
+class FakeCaptioner:
+    """Captioner's interface without TensorFlow. With ``gate`` set, each batch waits for one
+    ``gate.release()`` (or for cancellation), so tests decide exactly when batches finish."""
+
+    name = "fake-model"
+    vocab_size = 42
+    model_info = {"metrics": {"bleu1": 0.9, "bleu4": 0.5}, "encoder": {"image_size": 64},
+                  "provenance": {"dataset_root": "/data/scenes", "layout": "flickr8k",
+                                 "created": "2026-01-01T00:00:00+00:00"}}
+
+    def __init__(self, gate: threading.Semaphore | None = None) -> None:
+        self.gate = gate
+        self.beam_widths: list[int] = []
+
+    def caption(self, paths, batch_size=16, beam_width=3, progress=None, cancel=None):
+        self.beam_widths.append(beam_width)
+        meter = RateMeter("caption", len(paths))
+        for start in range(0, len(paths), batch_size):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            while self.gate is not None and not self.gate.acquire(timeout=0.01):
+                if cancel is not None and cancel.cancelled:
+                    break  # a real batch would finish; this one finishes now
+            for path in paths[start:start + batch_size]:
+                try:
+                    load_thumbnail(path, 8)
+                except ImageLoadError as exc:
+                    yield CaptionResult.failure(path, str(exc))
+                else:
+                    yield CaptionResult(Path(path), f"a photo called {Path(path).stem}", -0.5, "ok")
+            if progress is not None:
+                progress(meter.progress(min(start + batch_size, len(paths))))
+
+
+@pytest.fixture(autouse=True)
+def message_boxes(monkeypatch) -> list[tuple[str, str, str]]:
+    """Modal message boxes would block a test: record them instead ("No" to questions)."""
+    shown: list[tuple[str, str, str]] = []
+
+    def recorder(kind, answer):
+        def show(_parent, title, text, *args, **kwargs):
+            shown.append((kind, title, text))
+            return answer
+        return show
+
+    for kind in ("information", "warning", "critical"):
+        monkeypatch.setattr(QMessageBox, kind, recorder(kind, QMessageBox.StandardButton.Ok))
+    monkeypatch.setattr(QMessageBox, "question", recorder("question", QMessageBox.StandardButton.No))
+    return shown
+
+
+@pytest.fixture
+def make_window(qtbot, weights_file):
+    """Factory: ``make_window(captioner=FakeCaptioner(), batch_size=16)``; closed at teardown."""
+    windows: list[MainWindow] = []
+
+    def make(captioner=None, batch_size: int = 16, load_captioner=None, show: bool = True):
+        if load_captioner is None:
+            fake = captioner or FakeCaptioner()
+            load_captioner = lambda model_file, weights, cancel: fake  # noqa: E731
+        window = MainWindow(weights_override=weights_file, load_captioner=load_captioner,
+                            batch_size=batch_size)
+        qtbot.addWidget(window)
+        windows.append(window)
+        if show:
+            window.show()
+            qtbot.waitExposed(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        assert not window.captioning.service.thread.isRunning()
+
+
+def wait_for_model(qtbot, window, model_path: Path | str = "fake.dcmodel", timeout: int = 5000):
+    window.load_model(Path(model_path))
+    qtbot.waitUntil(lambda: window.captioning.model_info is not None, timeout=timeout)
+
+
+def add_and_wait(qtbot, window, paths, rows: int) -> None:
+    window.add_paths(paths)
+    qtbot.waitUntil(lambda: window.model.rowCount() == rows and not window.adder.walker.busy)
+
+
+def statuses(window) -> dict[str, str]:
+    return {item.path.name: item.status for item in window.model.items()}

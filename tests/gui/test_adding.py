@@ -1,0 +1,104 @@
+"""Adding images: drag-and-drop of files and folders, duplicates, non-images, huge folders."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from tests.gui.conftest import add_and_wait, write_photo
+
+
+def _drop(window, paths) -> tuple[bool, bool]:
+    """Send a drag-enter and a drop of ``paths`` as a file manager would; returns acceptance."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    where = QPoint(window.width() // 3, window.height() // 2)
+    actions = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(where, actions, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    drop = QDropEvent(where.toPointF(), actions, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+    return enter.isAccepted(), drop.isAccepted()
+
+
+def test_drop_of_files_and_a_folder_adds_images_and_refuses_other_files(qtbot, make_window, photos):
+    window = make_window()
+    assert window.stack.currentWidget() is window.empty_state
+
+    accepted = _drop(window, [photos / "a.jpg", photos / "notes.txt", photos / "sub"])
+
+    assert accepted == (True, True)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2 and not window.adder.walker.busy)
+    assert [item.path.name for item in window.model.items()] == ["a.jpg", "c.jpg"]
+    assert window.stack.currentWidget() is window.view
+    message = window.status.currentMessage()
+    assert "Added 2 images" in message and "skipped 2 files that are not images" in message
+
+
+def test_dropping_again_ignores_duplicates(qtbot, make_window, photos):
+    window = make_window()
+    add_and_wait(qtbot, window, [photos], rows=3)
+    _drop(window, [photos / "a.jpg", photos])
+    qtbot.waitUntil(lambda: "already in the list" in window.status.currentMessage())
+    assert window.model.rowCount() == 3
+    assert "Added 0 images; 4 already in the list" in window.status.currentMessage()
+
+
+def test_drag_without_local_files_is_refused(make_window):
+    window = make_window()
+    mime = QMimeData()
+    mime.setText("just text")
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()
+
+
+def test_remove_selected_and_clear(qtbot, make_window, photos):
+    window = make_window()
+    add_and_wait(qtbot, window, [photos], rows=3)
+    window.view.selectRow(1)
+    window.remove_action.trigger()
+    assert [item.path.name for item in window.model.items()] == ["a.jpg", "c.jpg"]
+    window.clear_action.trigger()
+    assert window.model.rowCount() == 0
+    assert window.stack.currentWidget() is window.empty_state
+
+
+def test_a_10000_image_folder_never_blocks_the_event_loop(qtbot, make_window, tmp_path):
+    folder = tmp_path / "huge"
+    for part in range(10):
+        sub = folder / f"part{part}"
+        sub.mkdir(parents=True)
+        for n in range(1000):
+            (sub / f"img{n:04d}.jpg").touch()
+    write_photo(folder / "real.jpg")
+    window = make_window()
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    last[0] = time.perf_counter()
+    window.add_paths([folder])
+    qtbot.waitUntil(lambda: window.model.rowCount() == 10001 and not window.adder.walker.busy,
+                    timeout=20000)
+    timer.stop()
+    qtbot.wait(100)  # let the view paint the first rows and ask for their thumbnails
+
+    assert len(gaps) > 5 and max(gaps) < 0.1, f"event loop blocked for {max(gaps) * 1000:.0f} ms"
+    asked = len(window.thumbnails._pending) + len(window.thumbnails._cache) + len(
+        window.thumbnails._failed)
+    assert 0 < asked < 100  # only the rows on screen asked for a thumbnail
