@@ -17,6 +17,8 @@ from desktop_captioner.core.dataset import SPLIT_NAMES, Dataset, load_dataset
 from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.sample_dataset import make_sample_dataset
 
+SAMPLE_IMAGES = 200  # enough generated scenes for the model to learn them well
+
 
 def unusable_reason(summary: dict) -> str | None:
     """Why a dataset that loaded still cannot train a model, or None when it can.
@@ -47,7 +49,7 @@ class _Inspection(QRunnable):
     def run(self) -> None:
         try:
             if self.make_sample:
-                make_sample_dataset(self.folder)
+                make_sample_dataset(self.folder, images=SAMPLE_IMAGES)
             dataset = load_dataset(self.folder)
         except CaptionerError as exc:
             self.signals.failed.emit(self.request, str(exc))

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QGroupBox, QH
 from desktop_captioner.cli.terminal import format_eta
 from desktop_captioner.core.dataset import TOKEN_FILE_NAME, Dataset
 from desktop_captioner.core.progress import CancelToken, Progress
-from desktop_captioner.gui.training.dataset_panel import DatasetPanel
+from desktop_captioner.gui.training.dataset_panel import SAMPLE_IMAGES, DatasetPanel
 from desktop_captioner.gui.training.loss_chart import LossChart
 from desktop_captioner.gui.training.results_panel import ResultsPanel, format_duration
 from desktop_captioner.gui.training.settings_form import TrainingSettingsForm
@@ -30,7 +30,6 @@ from desktop_captioner.gui.training.worker import TrainingJob, TrainingResult, T
 
 _SETUP_PAGE, _RUN_PAGE = 0, 1
 SAMPLE_FOLDER_NAME = "captioner-sample"
-SAMPLE_IMAGES = 200  # make_sample_dataset's default: enough for BLEU-4 well above 0.5
 TRAIN_STEP = STEP_KEYS.index("train")
 
 
