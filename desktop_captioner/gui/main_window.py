@@ -21,6 +21,7 @@ from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog
 from desktop_captioner.gui.models.image_list_model import CAPTIONING, NEW, QUEUED, ImageListModel
 from desktop_captioner.gui.settings import load_settings, save_settings
+from desktop_captioner.gui.training import TrainingDialog
 from desktop_captioner.gui.widgets.empty_state import EmptyStateWidget
 from desktop_captioner.gui.widgets.image_list_view import ImageListView
 from desktop_captioner.gui.widgets.preview_pane import PreviewPane
@@ -34,12 +35,6 @@ log = logging.getLogger(__name__)
 LIST_THUMBNAIL_SIDE = 56
 PREVIEW_SIDE = 480
 MODEL_FILTER = "Caption models (*.dcmodel);;All files (*)"
-_TRAIN_HELP = (
-    "Training opens here in a later version. Until then, train from a terminal:\n\n"
-    "  desktop-captioner sample-dataset ~/captioner-sample\n"
-    "  desktop-captioner train ~/captioner-sample --out sample.dcmodel\n\n"
-    "(or point train at your own Flickr8k-style folder), then open the model with "
-    "Model → Open Model… (Ctrl+M).")
 
 
 class MainWindow(QMainWindow):
@@ -52,6 +47,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings, settings_warning = load_settings()
         self.weights_override = weights_override
+        self.training_dialog: TrainingDialog | None = None
 
         self.undo_stack = QUndoStack(self)
         self.thumbnails = ThumbnailLoader(LIST_THUMBNAIL_SIDE, parent=self)
@@ -126,7 +122,8 @@ class MainWindow(QMainWindow):
         self.open_model_action = self._action("&Open Model…", self.choose_model, "Ctrl+M",
                                               sp.SP_DialogOpenButton, "Open a caption model file")
         self.model_info_action = self._action("Model &Info…", self.show_model_info)
-        self.train_action = self._action("&Train a Model…", lambda: self.open_training_dialog())
+        self.train_action = self._action("&Train New Model…", lambda: self.open_training_dialog(),
+                                         "Ctrl+T", tip="Train a caption model on a dataset folder")
         self.weights_action = self._action("Choose VGG16 &Weights File…", self.choose_weights)
 
     def _build_menus(self) -> None:
@@ -191,8 +188,20 @@ class MainWindow(QMainWindow):
             self.open_training_dialog(Path(train_dir))
 
     def open_training_dialog(self, dataset_dir: Path | None = None) -> None:
-        """Hook for the training dialog; until it exists, explain how to train from a terminal."""
-        QMessageBox.information(self, "Train a Model", _TRAIN_HELP)
+        """Open (or raise) the training dialog; its trained model can be loaded straight away."""
+        if self.training_dialog is None:
+            try:
+                location = weights.find_weights(self.weights_override or self.settings.weights_path
+                                                or None)
+            except WeightsError:
+                location = None  # the dialog asks for weights itself when it needs them
+            self.training_dialog = TrainingDialog(
+                self, weights=location.path if location else None, dataset_dir=dataset_dir)
+            self.training_dialog.use_model.connect(self.load_model)
+        elif dataset_dir is not None:
+            self.training_dialog.choose_folder(Path(dataset_dir))
+        self.training_dialog.show()
+        self.training_dialog.raise_()
 
     # --- adding and removing images -----------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

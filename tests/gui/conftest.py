@@ -71,7 +71,7 @@ class FakeCaptioner:
                 progress(meter.progress(min(start + batch_size, len(paths))))
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def message_boxes(monkeypatch) -> list[tuple[str, str, str]]:
     """Modal message boxes would block a test: record them instead ("No" to questions)."""
     shown: list[tuple[str, str, str]] = []
@@ -89,7 +89,7 @@ def message_boxes(monkeypatch) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def make_window(qtbot, weights_file):
+def make_window(qtbot, weights_file, message_boxes):
     """Factory: ``make_window(captioner=FakeCaptioner(), batch_size=16)``; closed at teardown."""
     windows: list[MainWindow] = []
 
