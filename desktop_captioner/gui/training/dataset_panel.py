@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import (QFormLayout, QHeaderView, QLabel, QToolButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from desktop_captioner.core.dataset import SPLIT_NAMES, Dataset, load_dataset
+from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.sample_dataset import make_sample_dataset
 
@@ -23,14 +23,14 @@ SAMPLE_IMAGES = 200  # enough generated scenes for the model to learn them well
 def unusable_reason(summary: dict) -> str | None:
     """Why a dataset that loaded still cannot train a model, or None when it can.
 
-    Training learns from train, stops early on val and reports BLEU on test, so each split needs
-    at least one image.
+    Training learns from the train split and stops early on val, so both need images (BLEU is
+    scored on test, or on val when test is empty).
     """
-    empty = [name for name in SPLIT_NAMES if not summary["splits"][name]]
+    empty = [name for name in ("train", "val") if not summary["splits"][name]]
     if empty:
         return (f"The {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} of "
                 f"{summary['root']} {'are' if len(empty) > 1 else 'is'} empty; training needs "
-                "images in train, val and test.")
+                "images in both train and val.")
     return None
 
 

@@ -110,7 +110,7 @@ class TrainingDialog(QDialog):
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
         self.results = ResultsPanel()
-        self.results.use_model.connect(self.use_model)
+        self.results.use_model.connect(self._use_model)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.log_view, "Log")
         self.tabs.addTab(self.results, "Results")
@@ -337,21 +337,26 @@ class TrainingDialog(QDialog):
 
     @Slot(object)
     def _on_progress(self, report: Progress) -> None:
+        """Counting through images (features, evaluation) or bytes (the weights download)."""
         if self.state != "running":
             return
         self._enter_step(report.phase)
         self.progress_bar.setRange(0, max(report.total, 1))
         self.progress_bar.setValue(report.done)
-        self.progress_bar.setFormat(f"%v of %m {self._unit(report.phase)}")
-        self.rate_label.setText(self._rate_text(report.rate, self._unit(report.phase), report.eta))
+        if report.phase == "download":
+            self.progress_bar.setFormat("downloading the VGG16 weights · %p%")
+            self.rate_label.setText(self._rate_text(report.rate / 1e6, "MB", report.eta))
+        else:
+            self.progress_bar.setFormat("%v of %m images")
+            self.rate_label.setText(self._rate_text(report.rate, "images", report.eta))
 
     @Slot(object)
     def _on_event(self, event) -> None:
-        """A ``core.training.TrainingEvent`` (or a pipeline step's event with a message)."""
+        """A pipeline ``StepEvent`` (phase, message) or a ``core.training.TrainingEvent``."""
         if self.state != "running":
             return
-        if self._enter_step(event.phase) != TRAIN_STEP:
-            if event.message:
+        if self._enter_step(event.phase) != TRAIN_STEP or not hasattr(event, "epochs"):
+            if event.message:  # a pipeline StepEvent: the step's news for the log
                 self._log(event.message)
             return
         if event.epochs:
@@ -374,10 +379,6 @@ class TrainingDialog(QDialog):
                 self._log(event.message)
         elif event.message:
             self._log(event.message)
-
-    @staticmethod
-    def _unit(phase: str) -> str:
-        return {TRAIN_STEP: "captions"}.get(step_index(phase), "images")
 
     @staticmethod
     def _rate_text(rate: float, unit: str, eta: float | None) -> str:
@@ -438,6 +439,11 @@ class TrainingDialog(QDialog):
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("stopped")
         self.rate_label.clear()
+
+    @Slot(Path)
+    def _use_model(self, path: Path) -> None:
+        self.use_model.emit(path)
+        self.accept()
 
     @Slot()
     def _back_to_setup(self) -> None:

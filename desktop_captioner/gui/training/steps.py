@@ -26,9 +26,10 @@ STEP_KEYS = tuple(key for key, _, _ in STEPS)
 _PENDING, _CURRENT, _DONE, _FAILED = "○", "▶", "✓", "✗"
 
 
-# The training loop's own event phases (``core.training.TrainingEvent.phase``) are all "train".
+# The training loop's own event phases (``core.training.TrainingEvent.phase``) are all "train";
+# fetching the VGG16 weights (only when they are missing) is part of getting image features.
 _PHASE_ALIASES = {"validate": "train", "epoch_end": "train", "resumed": "train",
-                  "finished": "train"}
+                  "finished": "train", "download": "extract"}
 
 
 def step_index(phase: str) -> int | None:
