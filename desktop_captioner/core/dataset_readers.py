@@ -81,7 +81,8 @@ def read_text_lines(path: Path, log: ProblemLog) -> list[tuple[int, str]]:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = raw.decode("utf-8", errors="replace")
-            log.add(path, number, "the line has bytes that are not UTF-8; they were replaced by \ufffd")
+            log.add(path, number,
+                    "the line has bytes that are not UTF-8; they were replaced by \ufffd")
         if not text.strip():
             log.add(path, number, "blank line, skipped")
             continue
