@@ -1,4 +1,4 @@
-"""``desktop-captioner sample-dataset DIR``: write the generated shapes dataset, then summarise it."""
+"""``desktop-captioner sample-dataset DIR``: write the generated shapes dataset and summarise it."""
 
 from __future__ import annotations
 
