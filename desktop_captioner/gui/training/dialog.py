@@ -8,29 +8,23 @@ thread outlives the dialog and the checkpoint is kept for Resume.
 
 from __future__ import annotations
 
-import html
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
-                               QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+                               QLineEdit, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout,
+                               QWidget)
 
-from desktop_captioner.cli.terminal import format_eta
 from desktop_captioner.core.dataset import TOKEN_FILE_NAME, Dataset
 from desktop_captioner.core.progress import CancelToken, Progress
 from desktop_captioner.gui.training.dataset_panel import SAMPLE_IMAGES, DatasetPanel
-from desktop_captioner.gui.training.loss_chart import LossChart
-from desktop_captioner.gui.training.results_panel import ResultsPanel, format_duration
+from desktop_captioner.gui.training.run_view import RunView
 from desktop_captioner.gui.training.settings_form import TrainingSettingsForm
-from desktop_captioner.gui.training.steps import STEP_KEYS, STEPS, StepList, step_index
 from desktop_captioner.gui.training.worker import TrainingJob, TrainingResult, TrainingWorker
 
 _SETUP_PAGE, _RUN_PAGE = 0, 1
 SAMPLE_FOLDER_NAME = "captioner-sample"
-TRAIN_STEP = STEP_KEYS.index("train")
 
 
 class TrainingDialog(QDialog):
@@ -52,8 +46,6 @@ class TrainingDialog(QDialog):
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
         self._cancel = CancelToken()
-        self._run_started = 0.0
-        self._seconds = 0.0  # training time over all runs of this model (cancel + resume)
         self._build()
         if parent is not None:
             # Closing the main window must not destroy a running QThread: ask and stop first.
@@ -95,56 +87,12 @@ class TrainingDialog(QDialog):
         setup_row.addWidget(found_box, 1)
         setup_row.addWidget(settings_box, 1)
 
-        self.steps = StepList()
-        self.step_label = QLabel()
-        font = self.step_label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(True)
-        self.step_label.setFont(font)
-        self.step_detail = QLabel()
-        self.step_detail.setWordWrap(True)
-        self.progress_bar = QProgressBar()
-        self.rate_label = QLabel()
-        self.chart = LossChart()
-        self.log_view = QPlainTextEdit()
-        self.log_view.setReadOnly(True)
-        self.log_view.setMaximumBlockCount(5000)
-        self.results = ResultsPanel()
-        self.results.use_model.connect(self._use_model)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.log_view, "Log")
-        self.tabs.addTab(self.results, "Results")
-        self.tabs.setTabEnabled(1, False)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.chart)
-        splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([420, 260])
-        status = QVBoxLayout()
-        status.addWidget(self.step_label)
-        status.addWidget(self.step_detail)
-        status.addWidget(self.progress_bar)
-        status.addWidget(self.rate_label)
-        status.addWidget(splitter, 1)
-        self.elapsed_label = QLabel()
-        self.elapsed_label.setWordWrap(True)
-        self._elapsed_timer = QTimer(self)
-        self._elapsed_timer.setInterval(1000)
-        self._elapsed_timer.timeout.connect(self._show_elapsed)
-        left = QVBoxLayout()
-        left.addWidget(self.steps)
-        left.addWidget(self.elapsed_label)
-        left.addStretch(1)
-        run_page = QWidget()
-        run_row = QHBoxLayout(run_page)
-        run_row.setContentsMargins(0, 0, 0, 0)
-        run_row.addLayout(left)
-        run_row.addLayout(status, 1)
+        self.run_view = RunView()
+        self.run_view.use_model.connect(self._use_model)
 
         self.pages = QStackedWidget()
         self.pages.addWidget(setup_page)
-        self.pages.addWidget(run_page)
+        self.pages.addWidget(self.run_view)
 
         self.back_button = QPushButton("‹ Settings")
         self.back_button.setToolTip("Change the dataset or the settings and start again.")
@@ -252,12 +200,8 @@ class TrainingDialog(QDialog):
                                 images_dir=self._dataset.images_dir, out_path=choices.out_path,
                                 config=choices.config, image_size=choices.image_size,
                                 precision=choices.precision, weights=self.weights)
-        self._seconds = 0.0
-        self.chart.reset(int(choices.config["epochs"]))
-        self.log_view.clear()
-        self.tabs.setTabEnabled(1, False)
-        self.tabs.setCurrentIndex(0)
-        self._log(f"Training {choices.out_path.name} on {self._dataset.root}.")
+        self.run_view.new_model(int(choices.config["epochs"]),
+                                f"Training {choices.out_path.name} on {self._dataset.root}.")
         self._launch(self._job)
 
     @Slot()
@@ -266,7 +210,7 @@ class TrainingDialog(QDialog):
         if self._job is None or self.is_training():
             return
         self._job = TrainingJob(**{**self._job.__dict__, "resume": True})
-        self._log("Resuming from the best checkpoint.")
+        self.run_view.log("Resuming from the last finished epoch.")
         self._launch(self._job)
 
     @Slot()
@@ -274,7 +218,7 @@ class TrainingDialog(QDialog):
         """Ask the worker to stop after its current batch (the checkpoint is kept)."""
         if self.state == "running":
             self._cancel.cancel()
-            self._log("Stopping after the current batch …")
+            self.run_view.log("Stopping after the current batch …")
             self._set_state("stopping")
 
     def is_training(self) -> bool:
@@ -296,11 +240,6 @@ class TrainingDialog(QDialog):
 
     def _launch(self, job: TrainingJob) -> None:
         self._cancel = CancelToken()
-        self.steps.reset()
-        self.step_label.setText("Starting …")
-        self.step_detail.setText("Loading TensorFlow; the first step starts in a few seconds.")
-        self.progress_bar.setRange(0, 0)
-        self.rate_label.clear()
         self._thread = QThread()
         self._thread.setObjectName("training")
         self._worker = TrainingWorker(job, self._cancel)
@@ -313,10 +252,8 @@ class TrainingDialog(QDialog):
         self._worker.cancelled.connect(self._on_cancelled)
         self._worker.done.connect(self._thread.quit)
         self._thread.finished.connect(self._on_thread_finished)
-        self._run_started = time.monotonic()
+        self.run_view.run_started()
         self._set_state("running")
-        self._elapsed_timer.start()
-        self._show_elapsed()
         self._thread.start()
 
     @Slot()
@@ -324,121 +261,31 @@ class TrainingDialog(QDialog):
         if self._thread is not None and self._thread.isFinished():
             self._thread, self._worker = None, None
 
-    def _enter_step(self, phase: str) -> int | None:
-        index = step_index(phase)
-        if index is not None and index != self.steps.current:
-            self.steps.set_current(index)
-            self.step_label.setText(f"Step {index + 1} of {len(STEPS)}: {STEPS[index][1]}")
-            self.step_detail.setText(STEPS[index][2])
-            self.progress_bar.setRange(0, 0)
-            self.rate_label.clear()
-            self._log(f"— {STEPS[index][1]}")
-        return index
-
+    # Reports still queued after a cancel or a close are dropped: the run is over for the user.
     @Slot(object)
     def _on_progress(self, report: Progress) -> None:
-        """Counting through images (features, evaluation) or bytes (the weights download)."""
-        if self.state != "running":
-            return
-        self._enter_step(report.phase)
-        self.progress_bar.setRange(0, max(report.total, 1))
-        self.progress_bar.setValue(report.done)
-        if report.phase == "download":
-            self.progress_bar.setFormat("downloading the VGG16 weights · %p%")
-            self.rate_label.setText(self._rate_text(report.rate / 1e6, "MB", report.eta))
-        else:
-            self.progress_bar.setFormat("%v of %m images")
-            self.rate_label.setText(self._rate_text(report.rate, "images", report.eta))
+        if self.state == "running":
+            self.run_view.show_progress(report)
 
     @Slot(object)
     def _on_event(self, event) -> None:
-        """A pipeline ``StepEvent`` (phase, message) or a ``core.training.TrainingEvent``."""
-        if self.state != "running":
-            return
-        if self._enter_step(event.phase) != TRAIN_STEP or not hasattr(event, "epochs"):
-            if event.message:  # a pipeline StepEvent: the step's news for the log
-                self._log(event.message)
-            return
-        if event.epochs:
-            self.chart.set_epochs(event.epochs)
-        if event.phase == "train" and event.batches:
-            done = (event.epoch - 1) * event.batches + event.batch
-            self.progress_bar.setRange(0, event.epochs * event.batches)
-            self.progress_bar.setValue(done)
-            self.progress_bar.setFormat(f"epoch {event.epoch} of {event.epochs} · %p%")
-            self.rate_label.setText(self._rate_text(event.captions_per_s, "captions", event.eta))
-            if event.loss is not None:
-                self.chart.add_batch_loss(done / event.batches, event.loss)
-        elif event.phase == "validate":
-            self.rate_label.setText(event.message)
-        elif event.phase == "epoch_end":
-            self.chart.add_epoch(event.epoch, event.loss, event.val_loss)
-            self._log(f"Epoch {event.epoch} of {event.epochs}: loss {event.loss:.3f}, "
-                      f"validation loss {event.val_loss:.3f} (best {event.best_val_loss:.3f})")
-            if event.message:
-                self._log(event.message)
-        elif event.message:
-            self._log(event.message)
-
-    @staticmethod
-    def _rate_text(rate: float, unit: str, eta: float | None) -> str:
-        speed = f"{rate:,.1f} {unit}/s" if rate else ""
-        left = f"about {format_eta(eta)} left in this step" if eta is not None else ""
-        return " · ".join(part for part in (speed, left) if part)
+        if self.state == "running":
+            self.run_view.show_event(event)
 
     @Slot(object)
     def _on_succeeded(self, result: TrainingResult) -> None:
-        self._count_time()
-        self.steps.finish()
-        self.step_label.setText("Done")
-        self.step_detail.setText("The model is trained, scored on the test images and saved.")
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(1)
-        self.progress_bar.setFormat("%p%")
-        self.rate_label.clear()
-        self.results.show_result(result, self._seconds)
-        self.tabs.setTabEnabled(1, True)
-        self.tabs.setCurrentIndex(1)
-        self._log(f"Saved {result.model_path} after {format_duration(self._seconds)}.")
+        self.run_view.show_succeeded(result)
         self._set_state("done")
 
     @Slot(str)
     def _on_failed(self, reason: str) -> None:
-        self._count_time()
-        self.steps.mark_stopped(failed=True)
-        self.step_label.setText("Training failed")
-        self.step_detail.setText(html.escape(reason))
-        self._stop_bar()
-        self._log(f"Failed: {reason}")
+        self.run_view.show_failed(reason)
         self._set_state("failed")
 
     @Slot(str)
     def _on_cancelled(self, _reason: str) -> None:
-        self._count_time()
-        self.steps.mark_stopped(failed=False)
-        self.step_label.setText("Training cancelled")
-        self.step_detail.setText("The best checkpoint so far is kept: Resume continues from it.")
-        self._stop_bar()
-        self._log("Cancelled; Resume continues from the best checkpoint.")
+        self.run_view.show_cancelled()
         self._set_state("cancelled")
-
-    def _count_time(self) -> None:
-        self._seconds += time.monotonic() - self._run_started
-        self._elapsed_timer.stop()
-        self._show_elapsed()
-
-    @Slot()
-    def _show_elapsed(self) -> None:
-        seconds = self._seconds
-        if self._elapsed_timer.isActive():
-            seconds += time.monotonic() - self._run_started
-        self.elapsed_label.setText(f"Time so far: {format_eta(seconds)}")
-
-    def _stop_bar(self) -> None:
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("stopped")
-        self.rate_label.clear()
 
     @Slot(Path)
     def _use_model(self, path: Path) -> None:
@@ -448,9 +295,6 @@ class TrainingDialog(QDialog):
     @Slot()
     def _back_to_setup(self) -> None:
         self._set_state("setup")
-
-    def _log(self, line: str) -> None:
-        self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {line}")
 
     # ---------------------------------------------------------------- closing
     def confirm_stop(self) -> bool:
