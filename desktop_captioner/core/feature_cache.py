@@ -11,9 +11,9 @@ start opens one file instead of hundreds.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,10 +73,13 @@ def _load_folder(folder: Path, feature_dim: int) -> tuple[dict[str, np.ndarray],
         try:
             entries.update(_read_shard(shard, feature_dim))
             shards.append(shard)
+        except FileNotFoundError:
+            continue  # merged away by another run of the app since the listing
         except Exception as exc:  # noqa: BLE001 - any unreadable shard is rebuilt, never fatal
             log.warning("Feature cache shard %s is damaged (%s: %s); its images will be "
                         "recomputed.", shard, exc.__class__.__name__, exc)
-            shard.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. held open elsewhere on Windows
+                shard.unlink()
     return entries, shards
 
 
