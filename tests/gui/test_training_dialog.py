@@ -23,11 +23,7 @@ def sample_dir(tmp_path_factory) -> Path:
     return make_sample_dataset(tmp_path_factory.mktemp("scenes") / "scenes", images=40, size=32)
 
 
-@pytest.fixture
-def dialog(qtbot, weights_file):
-    """A dialog with small settings; at teardown no training thread may be left running."""
-    widget = TrainingDialog(weights=weights_file)
-    qtbot.addWidget(widget)
+def use_small_settings(widget: TrainingDialog) -> None:
     form = widget.settings
     form.epochs.setValue(2)
     form.batch_size.setValue(16)
@@ -37,6 +33,14 @@ def dialog(qtbot, weights_file):
     form.patience.setValue(5)
     form.image_size.setValue(32)
     form.precision.setCurrentText("float32")
+
+
+@pytest.fixture
+def dialog(qtbot, weights_file):
+    """A dialog with small settings; at teardown no training thread may be left running."""
+    widget = TrainingDialog(weights=weights_file)
+    qtbot.addWidget(widget)
+    use_small_settings(widget)
     widget.show()
     yield widget
     if widget.is_training():
@@ -60,28 +64,29 @@ def test_full_run_saves_a_model_and_reports_bleu_steps_and_chart(qtbot, dialog, 
     assert dialog.dataset_panel.headline.text().startswith("<b>Ready:</b> 40 images")
     assert dialog.start_button.isEnabled()
     steps: list[int] = []
-    dialog.steps.step_changed.connect(steps.append)
+    dialog.run_view.steps.step_changed.connect(steps.append)
     qtbot.keyClick(dialog, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert dialog.state == "running"
     wait_for_state(qtbot, dialog, "done")
 
     out_path = dialog.settings.choices().out_path
-    assert out_path.is_file() and dialog.results.model_path == out_path
+    assert out_path.is_file() and dialog.run_view.results.model_path == out_path
     assert steps == sorted(set(steps)) and steps[-1] == STEP_KEYS.index("save")
     assert {STEP_KEYS.index(k) for k in ("extract", "train", "evaluate")} <= set(steps)
-    assert [p.x() for p in dialog.chart.epoch_points()] == [1.0, 2.0]
-    assert len(dialog.chart.val_series.points()) == 2
-    assert dialog.chart.batch_series.count() > 0
-    bleu = [float(label.text()) for label in dialog.results.bleu_labels.values()]
+    assert [p.x() for p in dialog.run_view.chart.epoch_points()] == [1.0, 2.0]
+    assert len(dialog.run_view.chart.val_series.points()) == 2
+    assert dialog.run_view.chart.batch_series.count() > 0
+    bleu = [float(label.text()) for label in dialog.run_view.results.bleu_labels.values()]
     assert all(0.0 <= value <= 1.0 for value in bleu)
-    assert dialog.results.interpretation.text()
-    assert dialog.results.examples.count() > 0
-    assert not dialog.results.examples.item(0).icon().isNull()
-    assert dialog.tabs.currentWidget() is dialog.results
+    assert dialog.run_view.results.interpretation.text()
+    assert dialog.run_view.results.examples.count() > 0
+    assert not dialog.run_view.results.examples.item(0).icon().isNull()
+    assert dialog.run_view.tabs.currentWidget() is dialog.run_view.results
 
     with qtbot.waitSignal(dialog.use_model, timeout=1000) as used:
-        dialog.results.use_button.click()
+        dialog.run_view.results.use_button.click()
     assert used.args == [out_path]
+    assert not dialog.isVisible()  # "Use this model" also closes the dialog
 
 
 def test_cancel_keeps_the_checkpoint_and_resume_finishes(qtbot, dialog, sample_dir, monkeypatch):
@@ -98,10 +103,9 @@ def test_cancel_keeps_the_checkpoint_and_resume_finishes(qtbot, dialog, sample_d
             cancel_pressed.wait(timeout=30)
 
     monkeypatch.setattr(worker_module.TrainingWorker, "_forward", pause_after_first_epoch)
-    dialog.settings.epochs.setValue(3)
     inspect(qtbot, dialog, sample_dir)
     dialog.start_button.click()
-    qtbot.waitUntil(lambda: len(dialog.chart.epoch_points()) == 1 and paused.is_set(),
+    qtbot.waitUntil(lambda: len(dialog.run_view.chart.epoch_points()) == 1 and paused.is_set(),
                     timeout=RUN_TIMEOUT)
     dialog.cancel_button.click()
     assert dialog.state == "stopping" and not dialog.cancel_button.isEnabled()
@@ -111,8 +115,8 @@ def test_cancel_keeps_the_checkpoint_and_resume_finishes(qtbot, dialog, sample_d
 
     dialog.resume_button.click()
     wait_for_state(qtbot, dialog, "done")
-    assert "Resumed after epoch 1." in dialog.log_view.toPlainText()
-    assert [p.x() for p in dialog.chart.epoch_points()] == [1.0, 2.0, 3.0]
+    assert "Resumed after epoch 1." in dialog.run_view.log_view.toPlainText()
+    assert [p.x() for p in dialog.run_view.chart.epoch_points()] == [1.0, 2.0]
     assert dialog.settings.choices().out_path.is_file()
 
 
@@ -127,7 +131,7 @@ def test_closing_while_training_asks_then_stops_cleanly(qtbot, dialog, sample_di
     monkeypatch.setattr(QMessageBox, "question", question)
     inspect(qtbot, dialog, sample_dir)
     dialog.start_button.click()
-    qtbot.waitUntil(lambda: (dialog.steps.current or 0) >= STEP_KEYS.index("extract"),
+    qtbot.waitUntil(lambda: (dialog.run_view.steps.current or 0) >= STEP_KEYS.index("extract"),
                     timeout=RUN_TIMEOUT)
 
     dialog.close()  # answered No: keeps training
@@ -178,3 +182,38 @@ def test_an_existing_model_is_replaced_only_after_asking(qtbot, dialog, sample_d
     dialog.start_button.click()
     assert dialog.state == "setup" and not dialog.is_training()
     assert out_path.read_bytes() == b"an earlier model"
+
+
+def test_make_sample_dataset_writes_and_inspects_it(qtbot, dialog, tmp_path, monkeypatch):
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getExistingDirectory",
+                        lambda *args, **kwargs: str(tmp_path))
+    with qtbot.waitSignal(dialog.dataset_panel.inspected, timeout=30_000) as inspected:
+        dialog.sample_button.click()
+    assert inspected.args[0].root == tmp_path / "captioner-sample"
+    assert len(inspected.args[0].captions) == 200
+    assert dialog.start_button.isEnabled()
+    assert dialog.settings.model_name.text() == "captioner-sample-model"
+
+
+def test_main_window_opens_the_dialog_and_asks_before_quitting_mid_training(
+        qtbot, make_window, message_boxes, sample_dir, monkeypatch):
+    window = make_window()
+    assert window.train_action.shortcut().toString() == "Ctrl+T"
+    window.train_action.trigger()
+    dialog = window.training_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.weights is not None
+    with qtbot.waitSignal(dialog.dataset_panel.inspected, timeout=10_000):
+        window.start(train_dir=sample_dir)  # what `desktop-captioner gui --train DIR` does
+    assert dialog.folder_edit.text() == str(sample_dir)
+    use_small_settings(dialog)
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: (dialog.run_view.steps.current or 0) >= STEP_KEYS.index("extract"),
+                    timeout=RUN_TIMEOUT)
+
+    window.close()  # the recorded question is answered No: nothing stops
+    assert ("question", "Stop training?") in [m[:2] for m in message_boxes]
+    assert window.isVisible() and dialog.is_training()
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
+    window.close()
+    assert not window.isVisible() and not dialog.is_training()
