@@ -89,16 +89,20 @@ def message_boxes(monkeypatch) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def make_window(qtbot, weights_file, message_boxes):
-    """Factory: ``make_window(captioner=FakeCaptioner(), batch_size=16)``; closed at teardown."""
+def make_window(qtbot, tmp_path, message_boxes):
+    """Factory: ``make_window(captioner=FakeCaptioner(), batch_size=16)``; closed at teardown.
+    Pass ``load_captioner=None, weights=...`` for the real Captioner."""
     windows: list[MainWindow] = []
+    stand_in_weights = tmp_path / "weights-stand-in.h5"  # the fake Captioner never reads it
+    stand_in_weights.touch()
 
-    def make(captioner=None, batch_size: int = 16, load_captioner=None, show: bool = True):
-        if load_captioner is None:
+    def make(captioner=None, batch_size: int = 16, load_captioner=FakeCaptioner,
+             weights: Path | None = None, show: bool = True):
+        if load_captioner is FakeCaptioner:
             fake = captioner or FakeCaptioner()
             load_captioner = lambda model_file, weights, cancel: fake  # noqa: E731
-        window = MainWindow(weights_override=weights_file, load_captioner=load_captioner,
-                            batch_size=batch_size)
+        window = MainWindow(weights_override=weights or stand_in_weights,
+                            load_captioner=load_captioner, batch_size=batch_size)
         qtbot.addWidget(window)
         windows.append(window)
         if show:
@@ -124,3 +128,15 @@ def add_and_wait(qtbot, window, paths, rows: int) -> None:
 
 def statuses(window) -> dict[str, str]:
     return {item.path.name: item.status for item in window.model.items()}
+
+
+def select_rows(window, *rows: int) -> None:
+    """Select exactly ``rows``. (``QTableView.selectRow`` honours the application's keyboard
+    modifiers, which QTest leaves at Ctrl after a Ctrl+key click, turning it into a toggle.)"""
+    model, selection = window.model, window.view.selectionModel()
+    selection.clearSelection()
+    for row in rows:
+        selection.select(model.index(row, 0), selection.SelectionFlag.Select
+                         | selection.SelectionFlag.Rows)
+    if rows:
+        selection.setCurrentIndex(model.index(rows[0], 0), selection.SelectionFlag.NoUpdate)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.conftest import add_and_wait, write_photo
+from tests.gui.conftest import add_and_wait, select_rows, write_photo
 
 
 def _drop(window, paths) -> tuple[bool, bool]:
@@ -62,7 +62,7 @@ def test_drag_without_local_files_is_refused(make_window):
 def test_remove_selected_and_clear(qtbot, make_window, photos):
     window = make_window()
     add_and_wait(qtbot, window, [photos], rows=3)
-    window.view.selectRow(1)
+    select_rows(window, 1)
     window.remove_action.trigger()
     assert [item.path.name for item in window.model.items()] == ["a.jpg", "c.jpg"]
     window.clear_action.trigger()
@@ -70,7 +70,37 @@ def test_remove_selected_and_clear(qtbot, make_window, photos):
     assert window.stack.currentWidget() is window.empty_state
 
 
+class _GapMeter:
+    """The longest wait between ticks of a 10 ms QTimer: how long the event loop was blocked."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self.last)
+        self.last = now
+
+    def __enter__(self) -> "_GapMeter":
+        self.last = time.perf_counter()
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.stop()
+
+    @property
+    def worst(self) -> float:
+        return max(self.gaps)
+
+
 def test_a_10000_image_folder_never_blocks_the_event_loop(qtbot, make_window, tmp_path):
+    """The limit is 100 ms beyond what the machine itself imposes: the same timer measured with
+    the window idle gives the scheduling noise of a shared, busy test machine (a few ms when the
+    machine is quiet). Walking on the GUI thread, or decoding every thumbnail, blows far past it."""
     folder = tmp_path / "huge"
     for part in range(10):
         sub = folder / f"part{part}"
@@ -79,26 +109,17 @@ def test_a_10000_image_folder_never_blocks_the_event_loop(qtbot, make_window, tm
             (sub / f"img{n:04d}.jpg").touch()
     write_photo(folder / "real.jpg")
     window = make_window()
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    timer.start()
-    last[0] = time.perf_counter()
-    window.add_paths([folder])
-    qtbot.waitUntil(lambda: window.model.rowCount() == 10001 and not window.adder.walker.busy,
-                    timeout=20000)
-    timer.stop()
+    with _GapMeter() as idle:
+        qtbot.wait(500)
+    with _GapMeter() as adding:
+        window.add_paths([folder])
+        qtbot.waitUntil(lambda: window.model.rowCount() == 10001 and not window.adder.walker.busy,
+                        timeout=20000)
     qtbot.wait(100)  # let the view paint the first rows and ask for their thumbnails
 
-    assert len(gaps) > 5 and max(gaps) < 0.1, f"event loop blocked for {max(gaps) * 1000:.0f} ms"
-    asked = len(window.thumbnails._pending) + len(window.thumbnails._cache) + len(
-        window.thumbnails._failed)
+    noise = max(idle.worst - 0.010, 0.0)
+    assert len(adding.gaps) > 5 and adding.worst < 0.1 + noise, (
+        f"event loop blocked for {adding.worst * 1000:.0f} ms (idle noise {noise * 1000:.0f} ms)")
+    thumbnails = window.thumbnails
+    asked = len(thumbnails._pending) + len(thumbnails._cache) + len(thumbnails._failed)
     assert 0 < asked < 100  # only the rows on screen asked for a thumbnail

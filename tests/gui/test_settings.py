@@ -1,0 +1,65 @@
+"""Settings: a JSON file in the config folder, written atomically, restored on start-up; a
+damaged file gives defaults and a warning instead of a crash."""
+
+from __future__ import annotations
+
+import json
+
+from desktop_captioner.gui.settings import Settings, load_settings, save_settings, settings_path
+from tests.gui.conftest import wait_for_model
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "settings.json"
+    settings = Settings(splitter_sizes=[700, 300], weights_path="/w.h5", beam_width=5,
+                        last_image_folder="/photos", last_export_folder="/out")
+    settings.remember_model("/m/a.dcmodel")
+    settings.remember_model("/m/b.dcmodel")
+    settings.remember_model("/m/a.dcmodel")
+    save_settings(settings, path)
+    loaded, warning = load_settings(path)
+    assert warning == "" and loaded == settings
+    assert loaded.last_model == "/m/a.dcmodel"
+    assert loaded.recent_models == ["/m/a.dcmodel", "/m/b.dcmodel"]
+
+
+def test_missing_file_gives_defaults_silently(tmp_path):
+    assert load_settings(tmp_path / "none.json") == (Settings(), "")
+
+
+def test_damaged_or_wrongly_typed_files_give_defaults_with_a_warning(tmp_path, caplog):
+    path = tmp_path / "settings.json"
+    for text in ("{not json", "[1, 2]", json.dumps({"beam_width": "five"}),
+                 json.dumps({"recent_models": [1, 2]})):
+        path.write_text(text)
+        settings, warning = load_settings(path)
+        assert settings == Settings()
+        assert warning == f"{path} is damaged, so default settings are used."
+    assert "damaged" in caplog.text
+
+
+def test_the_window_restores_what_it_saved(qtbot, make_window):
+    window = make_window()
+    window.resize(760, 560)  # within the offscreen 800x600 screen
+    window.splitter.setSizes([500, 260])
+    wait_for_model(qtbot, window, "/models/scenes.dcmodel")
+    window.settings.beam_width = 4
+    sizes = window.splitter.sizes()
+    window.close()
+
+    saved = json.loads(settings_path().read_text(encoding="utf-8"))
+    assert saved["last_model"] == "/models/scenes.dcmodel" and saved["beam_width"] == 4
+    again = make_window()
+    assert (again.size().width(), again.size().height()) == (760, 560)
+    assert again.splitter.sizes() == sizes
+    assert [a.text() for a in again.recent_menu.actions()] == ["scenes.dcmodel"]
+    again.start()  # loads the last model, as at start-up
+    qtbot.waitUntil(lambda: again.captioning.model_info is not None)
+    assert str(again.captioning.model_info.path) == "/models/scenes.dcmodel"
+
+
+def test_a_damaged_settings_file_is_reported_in_the_status_bar(qtbot, make_window):
+    settings_path().write_text("{oops", encoding="utf-8")
+    window = make_window()
+    assert "is damaged, so default settings are used" in window.status.currentMessage()
+    assert window.settings == Settings()
