@@ -77,8 +77,8 @@ class WeightsDialog(QDialog):
             return
         target = weights.cache_weights_path()
         self.message.setText(
-            f"{reason}\n\nWithout internet, copy {target.name} into {target.parent} "
-            "(the app finds it there), or choose the file with \"Choose File…\".")
+            f"{reason}\n\nOffline? Copy {target.name} into {target.parent} (the app looks there "
+            "every time), or click \"Choose File…\" to use a copy stored elsewhere.")
 
     def _choose_file(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Choose the VGG16 weights file", "",
