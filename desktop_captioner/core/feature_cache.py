@@ -124,8 +124,8 @@ def cached_features(encoder: Encoder, paths: Sequence[Path], *, batch_size: int 
     try:
         for seen, item in enumerate(
                 encoder.extract(missing, batch_size, progress=progress, cancel=cancel), 1):
-            if item.features is None:
-                result.errors[item.path] = item.error or "unreadable image"
+            if item.error is not None:
+                result.errors[item.path] = item.error
             else:
                 result.features[item.path] = item.features
                 result.extracted += 1
