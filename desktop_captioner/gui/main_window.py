@@ -402,6 +402,7 @@ class MainWindow(QMainWindow):
         self.model_info_action.setEnabled(model_info is not None)
         self.empty_state.set_model_loaded(model_info is not None
                                           or bool(self.captioning.loading_model))
+        self.preview.setVisible(has_rows)  # the empty state gets the whole window
         if not has_rows:
             self.stack.setCurrentWidget(self.empty_state)
         elif self.stack.currentWidget() is not self.view:
@@ -410,7 +411,8 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode("ascii")
-        self.settings.splitter_sizes = list(self.splitter.sizes())
+        if self.preview.isVisible():
+            self.settings.splitter_sizes = list(self.splitter.sizes())
         try:
             save_settings(self.settings)
         except OSError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+from PySide6.QtWidgets import (QApplication, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
 _MODEL_WAYS = [
@@ -27,6 +27,11 @@ class EmptyStateWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        picture = QLabel()
+        picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        icon = QApplication.windowIcon()
+        if not icon.isNull():
+            picture.setPixmap(icon.pixmap(96, 96))
         title = QLabel("Drop photos or folders here")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         font = title.font()
@@ -60,6 +65,7 @@ class EmptyStateWidget(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addStretch(2)
+        layout.addWidget(picture)
         layout.addWidget(title)
         layout.addWidget(hint)
         layout.addLayout(add_row)
