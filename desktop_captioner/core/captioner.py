@@ -1,0 +1,114 @@
+"""The Captioner: one loaded model file plus one VGG16 encoder, captioning paths batch by batch.
+
+The encoder and decoder are built once per Captioner (in the thread that will use them, since
+TensorFlow objects are not thread-safe); ``caption`` then streams results in input order while
+the encoder's helper threads decode the next batch's images. An unreadable image yields its own
+error result and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from desktop_captioner.core.decoder import StepDecoder
+from desktop_captioner.core.encoder import Encoder, FeatureResult
+from desktop_captioner.core.errors import WeightsError
+from desktop_captioner.core.modelfile import LoadedModel, load_model_file
+from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
+from desktop_captioner.core.results import STATUS_OK, CaptionResult
+from desktop_captioner.core.search import beam_search
+from desktop_captioner.core.vocabulary import Vocabulary
+from desktop_captioner.core.weights import resolve_weights
+
+log = logging.getLogger(__name__)
+
+
+def captions_from_features(steps: StepDecoder, vocab: Vocabulary, features: np.ndarray,
+                           beam_width: int = 3) -> list[tuple[str, float]]:
+    """(caption text, normalised log-probability score) for each row of ``features``."""
+    if len(features) == 0:
+        return []
+    hypotheses = beam_search(steps, np.asarray(features, np.float32), width=beam_width,
+                             max_length=vocab.max_length, batch_size=len(features))
+    return [(" ".join(vocab.decode(h.tokens)), h.score) for h in hypotheses]
+
+
+class Captioner:
+    """Captions images with one model file; build with ``Captioner.load``."""
+
+    def __init__(self, model: LoadedModel, encoder: Encoder) -> None:
+        self.model = model
+        self.encoder = encoder
+        self._steps = StepDecoder(model.decoder)
+        self.model_info: dict = model.manifest
+        self.vocab_size: int = model.vocab.size
+        self.name: str = model.path.stem
+
+    @classmethod
+    def load(cls, model_file: str | Path, weights: str | Path | None = None,
+             precision: str | None = None, download_weights: bool = False,
+             progress: ProgressCallback | None = None,
+             cancel: CancelToken | None = None) -> "Captioner":
+        """Validate the model file, find the VGG16 weights, build encoder and decoder once.
+
+        ``precision`` ("float32" | "bfloat16" | "auto") overrides the precision the model was
+        trained with: the two give features equal to cosine 0.999, so the decoder cannot tell.
+        Weights other than the ones the model was trained with would give it features it has
+        never seen, so they are refused rather than allowed to produce nonsense.
+        """
+        model = load_model_file(model_file)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        weights_path = resolve_weights(weights, download=download_weights, progress=progress,
+                                       cancel=cancel)
+        config = model.encoder_config
+        if precision is not None:
+            config = replace(config, precision=precision)
+        encoder = Encoder(weights_path, config)
+        if model.weights_md5 and encoder.weights_md5 != model.weights_md5:
+            raise WeightsError(
+                f"{weights_path} is not the VGG16 weights file {model.path.name} was trained with "
+                f"(md5 {encoder.weights_md5}, expected {model.weights_md5}).")
+        log.info("captioner ready: %s with %s", model.path, encoder.config)
+        return cls(model, encoder)
+
+    def caption(self, paths: Iterable[str | Path], batch_size: int = 16, beam_width: int = 3,
+                progress: ProgressCallback | None = None,
+                cancel: CancelToken | None = None) -> Iterator[CaptionResult]:
+        """Yield one ``CaptionResult`` per path, in input order, a batch at a time.
+
+        Cancellation is checked between batches: everything yielded before it is complete.
+        """
+        paths = [Path(p) for p in paths]
+        meter = RateMeter("caption", len(paths))
+        if progress is not None:
+            progress(meter.progress(0))
+        done = 0
+        batch: list[FeatureResult] = []
+        for item in self.encoder.extract(paths, batch_size, cancel=cancel):
+            batch.append(item)
+            if len(batch) == batch_size or done + len(batch) == len(paths):
+                yield from self._decode(batch, beam_width)
+                done += len(batch)
+                batch = []
+                if progress is not None:
+                    progress(meter.progress(done))
+
+    def _decode(self, batch: Sequence[FeatureResult], beam_width: int) -> list[CaptionResult]:
+        readable = [item for item in batch if item.ok]
+        captions = iter(captions_from_features(
+            self._steps, self.model.vocab, np.stack([item.features for item in readable])
+            if readable else np.zeros((0, 0), np.float32), beam_width))
+        results = []
+        for item in batch:
+            if item.ok:
+                text, score = next(captions)
+                results.append(CaptionResult(item.path, text, score, STATUS_OK))
+            else:
+                results.append(CaptionResult.failure(item.path, item.error or "unreadable image"))
+        return results

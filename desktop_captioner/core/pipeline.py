@@ -1,0 +1,222 @@
+"""Dataset folder in, model file out: inspect → extract → vocabulary → train → evaluate → save.
+
+Both clients (the ``train`` command and the GUI's training dialog) call ``train_model`` and
+follow it through ``on_event``, which receives three kinds of report, all with a ``phase`` that
+names the step: ``StepEvent`` when a step starts or has news, ``Progress`` while a step counts
+through images, and the training loop's own ``TrainingEvent``s. The step phases are
+``inspect``, ``extract``, ``vocabulary``, ``train``, ``evaluate`` and ``save``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from desktop_captioner.core import paths as app_paths
+from desktop_captioner.core.captioner import Captioner, captions_from_features
+from desktop_captioner.core.dataset import Dataset, load_dataset
+from desktop_captioner.core.decoder import StepDecoder
+from desktop_captioner.core.encoder import Encoder, EncoderConfig
+from desktop_captioner.core.errors import DatasetError
+from desktop_captioner.core.evaluation import bleu_scores
+from desktop_captioner.core.feature_cache import cached_features
+from desktop_captioner.core.modelfile import save_model_file
+from desktop_captioner.core.progress import CancelToken, Progress, RateMeter
+from desktop_captioner.core.training import TrainingConfig, encode_captions, fit_decoder
+from desktop_captioner.core.vocabulary import Vocabulary, tokenize
+from desktop_captioner.core.weights import resolve_weights
+
+log = logging.getLogger(__name__)
+
+PIPELINE_STEPS = ("inspect", "extract", "vocabulary", "train", "evaluate", "save")
+EXAMPLE_COUNT = 5
+EVALUATION_BEAM_WIDTH = 3
+FEATURE_BATCH_SIZE = 16
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """A pipeline step started or has something to say (shown in the GUI log and terminal)."""
+
+    phase: str
+    message: str = ""
+
+
+Report = Any  # StepEvent | Progress | TrainingEvent
+ReportCallback = Callable[[Report], None]
+
+
+def _as_phase(on_event: ReportCallback, phase: str) -> Callable[[Progress], None]:
+    """Forward another module's progress under this pipeline's step name."""
+    def forward(report: Progress) -> None:
+        on_event(Progress(phase, report.done, report.total, report.rate, report.eta))
+    return forward
+
+
+def checkpoint_dir_for(out_path: Path, dataset_root: Path, config: TrainingConfig,
+                       encoder_key: str) -> Path:
+    """Where a run keeps its per-epoch checkpoint: the same run asked again finds it (resume).
+
+    The epoch count is left out, so a resumed run may ask for more epochs than the first.
+    """
+    settings = {k: v for k, v in config.to_dict().items() if k != "epochs"}
+    identity = json.dumps({"out": str(Path(out_path).resolve()), "dataset": str(dataset_root),
+                           "config": settings, "encoder": encoder_key}, sort_keys=True)
+    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+    return app_paths.cache_dir() / "checkpoints" / digest
+
+
+def _usable_split(dataset: Dataset, split: str, features: dict[str, np.ndarray]) -> list[str]:
+    return [name for name in dataset.splits.get(split, []) if name in features]
+
+
+def _references(dataset: Dataset, names: Sequence[str]) -> list[list[list[str]]]:
+    return [[tokenize(text) for text in dataset.captions[name]] for name in names]
+
+
+def _score(hypotheses: Sequence[str], references: list[list[list[str]]]) -> dict[str, float]:
+    return bleu_scores(references, [text.split() for text in hypotheses])
+
+
+def train_model(dataset_dir: str | Path, out_path: str | Path, *,
+                weights: str | Path | None = None, config: TrainingConfig,
+                image_size: int = 224, precision: str = "auto",
+                on_event: ReportCallback | None = None, cancel: CancelToken | None = None,
+                resume: bool = False) -> Path:
+    """Train a decoder on ``dataset_dir`` and save it as the model file ``out_path``.
+
+    Features are cached, so a second run over the same images skips VGG16; the checkpoint of
+    the last finished epoch survives a cancel or crash and ``resume=True`` continues from it.
+    """
+    emit: ReportCallback = on_event or (lambda report: None)
+    out_path = Path(out_path)
+
+    emit(StepEvent("inspect", f"Reading the dataset in {dataset_dir}."))
+    dataset = load_dataset(dataset_dir, seed=config.seed)
+    for split in ("train", "val"):
+        if not dataset.splits.get(split):
+            raise DatasetError(f"{dataset.root} has no images in its {split} split.")
+    emit(StepEvent("inspect", _dataset_message(dataset)))
+    weights_path = resolve_weights(weights, download=True, progress=emit, cancel=cancel)
+    encoder = Encoder(weights_path, EncoderConfig(image_size=image_size, precision=precision))
+
+    names = [name for split in ("train", "val", "test") for name in dataset.splits.get(split, [])]
+    emit(StepEvent("extract", f"Image features of {len(names)} images "
+                              f"({image_size} px, {encoder.config.precision})."))
+    name_of = {dataset.image_path(name): name for name in names}
+    feature_set = cached_features(encoder, list(name_of), batch_size=FEATURE_BATCH_SIZE,
+                                  progress=_as_phase(emit, "extract"), cancel=cancel)
+    features = {name_of[path]: vector for path, vector in feature_set.features.items()}
+    if feature_set.errors:
+        first_path, first_error = next(iter(feature_set.errors.items()))
+        emit(StepEvent("extract", f"{len(feature_set.errors)} image(s) could not be read and are "
+                                  f"left out, e.g. {first_error}"))
+        log.warning("unreadable dataset images, first %s: %s", first_path, first_error)
+    splits = {split: _usable_split(dataset, split, features) for split in ("train", "val", "test")}
+
+    emit(StepEvent("vocabulary", "Counting the words of the training captions."))
+    vocab = Vocabulary.build((text for name in splits["train"] for text in dataset.captions[name]),
+                             min_count=config.min_count, max_length=config.max_length)
+    if not vocab.words:
+        raise DatasetError(f"No word appears {config.min_count} times in the training captions "
+                           f"of {dataset.root}; lower the minimum word count.")
+    emit(StepEvent("vocabulary", f"{len(vocab.words)} words appear at least "
+                                 f"{config.min_count} times."))
+    train = encode_captions(vocab, dataset.captions, splits["train"], features)
+    val = encode_captions(vocab, dataset.captions, splits["val"], features)
+
+    checkpoint_dir = checkpoint_dir_for(out_path, dataset.root, config, encoder.key)
+    emit(StepEvent("train", f"Training on {len(train)} captions, validating on {len(val)}."))
+    fit = fit_decoder(train, val, vocab, config, checkpoint_dir=checkpoint_dir, on_event=emit,
+                      cancel=cancel, resume=resume)
+
+    eval_split = "test" if splits["test"] else "val"
+    eval_names = splits[eval_split]
+    emit(StepEvent("evaluate", f"Captioning the {len(eval_names)} {eval_split} images."))
+    metrics = _evaluate_features(StepDecoder(fit.model), vocab, dataset, eval_names, features,
+                                 emit, cancel)
+    metrics.update(split=eval_split, val_loss=fit.best_val_loss)
+    emit(StepEvent("evaluate", f"BLEU-4 on the {eval_split} images: {metrics['bleu4']:.3f}."))
+
+    emit(StepEvent("save", f"Writing {out_path}."))
+    provenance = {
+        "dataset_root": str(dataset.root), "layout": dataset.layout,
+        "splits": {split: len(members) for split, members in splits.items()},
+        "unreadable_images": len(feature_set.errors),
+        "epochs_run": fit.epochs_run, "best_epoch": fit.best_epoch,
+        "stopped_early": fit.stopped_early, "history": fit.history,
+    }
+    save_model_file(out_path, decoder=fit.model, vocab=vocab, decoder_config=fit.decoder_config,
+                    training=config.to_dict(),
+                    encoder={**encoder.config.to_dict(), "weights_md5": encoder.weights_md5},
+                    provenance=provenance, metrics=metrics)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    emit(StepEvent("save", f"Saved {out_path}."))
+    return out_path
+
+
+def _dataset_message(dataset: Dataset) -> str:
+    sizes = ", ".join(f"{len(dataset.splits.get(s, []))} {s}" for s in ("train", "val", "test"))
+    return (f"{dataset.layout} layout: {len(dataset.captions)} captioned images ({sizes}); "
+            f"{len(dataset.problems)} problem(s) noted.")
+
+
+def _evaluate_features(steps: StepDecoder, vocab: Vocabulary, dataset: Dataset,
+                       names: Sequence[str], features: dict[str, np.ndarray],
+                       emit: ReportCallback, cancel: CancelToken | None) -> dict[str, Any]:
+    """BLEU-1..4 with beam search over already-extracted features, plus a few examples."""
+    meter = RateMeter("evaluate", len(names))
+    hypotheses: list[str] = []
+    emit(meter.progress(0))
+    for start in range(0, len(names), 64):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        chunk = names[start:start + 64]
+        rows = np.stack([features[name] for name in chunk])
+        hypotheses += [text for text, _ in
+                       captions_from_features(steps, vocab, rows, EVALUATION_BEAM_WIDTH)]
+        emit(meter.progress(len(hypotheses)))
+    metrics: dict[str, Any] = _score(hypotheses, _references(dataset, names))
+    metrics["images"] = len(names)
+    metrics["beam_width"] = EVALUATION_BEAM_WIDTH
+    metrics["examples"] = [{"image": name, "hypothesis": text,
+                            "references": list(dataset.captions[name])}
+                           for name, text in zip(names[:EXAMPLE_COUNT], hypotheses)]
+    return metrics
+
+
+def evaluate_model(model_file: str | Path, dataset_dir: str | Path, split: str = "test",
+                   beam_width: int = 3, weights: str | Path | None = None,
+                   progress: Callable[[Progress], None] | None = None,
+                   cancel: CancelToken | None = None) -> dict[str, Any]:
+    """BLEU-1..4 of a saved model on one split of a dataset, plus image counts."""
+    dataset = load_dataset(dataset_dir)
+    names = dataset.splits.get(split, [])
+    if not names:
+        raise DatasetError(f"{dataset.root} has no images in its {split} split.")
+    captioner = Captioner.load(model_file, weights=weights, download_weights=True,
+                               progress=progress, cancel=cancel)
+    by_path = {dataset.image_path(name): name for name in names}
+    scored, hypotheses, failed = [], [], 0
+    for result in captioner.caption(list(by_path), beam_width=beam_width,
+                                    progress=progress, cancel=cancel):
+        if result.ok:
+            scored.append(by_path[result.path])
+            hypotheses.append(result.caption)
+        else:
+            failed += 1
+    if not scored:
+        raise DatasetError(f"None of the {len(names)} {split} images of {dataset.root} "
+                           f"could be read.")
+    report: dict[str, Any] = {"model": str(model_file), "dataset": str(dataset.root),
+                              "split": split, "images": len(scored), "failed": failed,
+                              "beam_width": beam_width}
+    report.update(_score(hypotheses, _references(dataset, scored)))
+    return report
