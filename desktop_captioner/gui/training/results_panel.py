@@ -17,19 +17,22 @@ BLEU_KEYS = ("bleu1", "bleu2", "bleu3", "bleu4")
 
 
 def interpret_bleu(bleu4: float) -> str:
-    """One sentence a non-specialist can act on; the yardsticks are published Flickr8k BLEU-4
-    scores (a well-known VGG16+LSTM tutorial model 0.13, research models 0.18-0.21)."""
+    """One sentence a non-specialist can act on. The yardsticks are published Flickr8k BLEU-4
+    scores: a well-known VGG16+LSTM tutorial model 0.13, research models 0.18-0.21."""
     if bleu4 < 0.03:
         return ("The captions rarely match what people wrote yet: train on more images or for "
                 "more epochs before relying on this model.")
     if bleu4 < 0.08:
-        return ("The captions often get the main subject right but seldom the whole phrase; "
-                "fine for rough tagging, more data or epochs will help.")
+        return ("The captions often name the main subject, but seldom in the words people used; "
+                "more images or more epochs will help.")
     if bleu4 < 0.15:
-        return ("About as good as popular tutorial models on Flickr8k (BLEU-4 ≈ 0.13): captions "
-                "are usually sensible, if generic.")
-    return ("On a par with published research models on Flickr8k (BLEU-4 ≈ 0.18–0.21): "
-            "captions are usually sensible and specific.")
+        return ("Typical of a good model on real photos (a popular VGG16+LSTM tutorial model "
+                "scores 0.13 on Flickr8k): captions are usually sensible, if generic.")
+    if bleu4 < 0.30:
+        return ("As good as published research models on real photos (0.18–0.21 on Flickr8k): "
+                "captions are usually sensible and specific.")
+    return ("The captions match the people's almost word for word, as expected on simple "
+            "pictures like the sample scenes; real photos score far lower (0.13–0.21 on Flickr8k).")
 
 
 def format_duration(seconds: float) -> str:
@@ -50,7 +53,7 @@ class ResultsPanel(QWidget):
         self.bleu_labels = {key: QLabel("–") for key in BLEU_KEYS}
         self.interpretation = QLabel()
         self.interpretation.setWordWrap(True)
-        scores = QGroupBox("Scores on the test images")
+        self.scores = scores = QGroupBox("Scores on the test images")
         scores.setToolTip("BLEU-n counts how many runs of n words of the model's caption also "
                           "appear in the human captions of the same image (0 = none, 1 = all).")
         form = QFormLayout(scores)
@@ -88,6 +91,8 @@ class ResultsPanel(QWidget):
         for key, label in self.bleu_labels.items():
             value = metrics.get(key)
             label.setText("–" if value is None else f"{value:.3f}")
+        self.scores.setTitle(f"Scores on the {metrics.get('split', 'test')} images "
+                             f"({metrics.get('images', '?')} the model never trained on)")
         bleu4 = metrics.get("bleu4")
         self.interpretation.setText("" if bleu4 is None else interpret_bleu(bleu4))
         self.examples.clear()

@@ -6,7 +6,6 @@ It only displays reports; the dialog decides when a run starts and ends.
 
 from __future__ import annotations
 
-import html
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from desktop_captioner.gui.training.steps import STEP_KEYS, STEPS, StepList, ste
 from desktop_captioner.gui.training.worker import TrainingResult
 
 TRAIN_STEP = STEP_KEYS.index("train")
+RUNNING_SIZES, FINISHED_SIZES = [420, 260], [300, 380]  # chart vs log/results, in pixels
 
 
 def rate_text(rate: float, unit: str, eta: float | None) -> str:
@@ -47,6 +47,8 @@ class RunView(QWidget):
         self.step_label.setFont(font)
         self.step_detail = QLabel()
         self.step_detail.setWordWrap(True)
+        self.step_detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.step_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress_bar = QProgressBar()
         self.rate_label = QLabel()
         self.chart = LossChart()
@@ -59,14 +61,14 @@ class RunView(QWidget):
         self.tabs.addTab(self.log_view, "Log")
         self.tabs.addTab(self.results, "Results")
         self.tabs.setTabEnabled(1, False)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.chart)
-        splitter.addWidget(self.tabs)
-        splitter.setSizes([420, 260])
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.chart)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setSizes(RUNNING_SIZES)
         status = QVBoxLayout()
         for widget in (self.step_label, self.step_detail, self.progress_bar, self.rate_label):
             status.addWidget(widget)
-        status.addWidget(splitter, 1)
+        status.addWidget(self.splitter, 1)
         self.elapsed_label = QLabel()
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
@@ -87,6 +89,7 @@ class RunView(QWidget):
         self.log_view.clear()
         self.tabs.setTabEnabled(1, False)
         self.tabs.setCurrentIndex(0)
+        self.splitter.setSizes(RUNNING_SIZES)
         self.log(first_line)
 
     def run_started(self) -> None:
@@ -166,13 +169,15 @@ class RunView(QWidget):
         self.results.show_result(result, self.seconds)
         self.tabs.setTabEnabled(1, True)
         self.tabs.setCurrentIndex(1)
+        self.splitter.setSizes(FINISHED_SIZES)
+        self.elapsed_label.setText(f"Time taken: {format_eta(self.seconds)}")
         self.log(f"Saved {result.model_path} after {format_duration(self.seconds)}.")
 
     def show_failed(self, reason: str) -> None:
         self._stop_clock()
         self.steps.mark_stopped(failed=True)
         self.step_label.setText("Training failed")
-        self.step_detail.setText(html.escape(reason))
+        self.step_detail.setText(reason)
         self._stop_bar()
         self.log(f"Failed: {reason}")
 

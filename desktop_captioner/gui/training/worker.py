@@ -50,6 +50,12 @@ class TrainingResult:
     thumbnails: dict[str, QImage] = field(default_factory=dict)
 
 
+def _last_line(exc: BaseException) -> str:
+    """TensorFlow's messages end with the actual error after many lines of graph context."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
 def _is_milestone(report: object) -> bool:
     """Reports that must never be dropped: step starts/ends and epoch ends."""
     if isinstance(report, Progress):
@@ -87,7 +93,8 @@ class TrainingWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - the thread must always report back
             log.exception("training failed")
             self.failed.emit(f"Training stopped because of an internal error "
-                             f"({exc.__class__.__name__}: {exc}); details are in {log_file()}.")
+                             f"({exc.__class__.__name__}: {_last_line(exc)}); "
+                             f"the details are in {log_file()}.")
         finally:
             # Hand the object back to the GUI thread so it can be deleted there after quit().
             self.moveToThread(QCoreApplication.instance().thread())
