@@ -31,8 +31,11 @@ done
 import sys
 from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.modelfile import read_manifest
+from desktop_captioner.core.weights import validate_weights_file
 options = dict(zip(sys.argv[1::2], sys.argv[2::2]))
 try:
+    if "--weights" in options:
+        validate_weights_file(options["--weights"])
     if "--model" in options:
         read_manifest(options["--model"])
 except CaptionerError as exc:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,6 +13,8 @@ import pytest
 
 from desktop_captioner import cli, frozen, selftest
 from desktop_captioner.core import bundled
+
+REPO_RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 
 
 @pytest.fixture
@@ -41,7 +46,7 @@ def test_a_bundle_without_embedded_files_reports_none(fake_bundle):
 def test_source_checkout_uses_the_repository_resources():
     assert not getattr(sys, "frozen", False)
     icon = bundled.bundled_resource("icons/desktop-captioner.png")
-    assert icon == Path(__file__).resolve().parents[1] / "resources" / "icons" / "desktop-captioner.png"
+    assert icon == REPO_RESOURCES / "icons" / "desktop-captioner.png"
 
 
 def test_missing_streams_are_replaced_and_printing_survives(monkeypatch, caplog):
@@ -89,3 +94,37 @@ def test_a_broken_model_file_fails_at_the_model_step(weights_file, tmp_path, cap
     broken.write_bytes(b"not a zip")
     assert selftest.main(["--weights", str(weights_file), "--model", str(broken)]) == 1
     assert capsys.readouterr().out.startswith("self-test FAILED at model: ")
+
+
+SUMMARY = re.compile(r"self-test ok: weights\((?P<weights>\w+)\), qt\(offscreen\), "
+                     r"encoder\((float32|bfloat16), 64px\), model\((?P<model>[\w ]+)\), "
+                     r"3 captions, csv — \d+\.\d s")
+
+
+def _files_written_under(home: Path) -> list[Path]:
+    return [p for p in home.rglob("*") if p.is_file() and p.parent.name != "log"]
+
+
+def test_self_test_without_a_model_trains_one_and_leaves_no_trace(weights_file, app_home, capsys):
+    assert selftest.main(["--weights", str(weights_file)]) == 0
+    match = SUMMARY.fullmatch(capsys.readouterr().out.strip())
+    assert match, "summary line malformed"
+    assert (match["weights"], match["model"]) == ("explicit", "trained 1 epoch")
+    assert _files_written_under(app_home) == []  # no settings, cache or model of the user's
+    assert os.environ["DESKTOP_CAPTIONER_HOME"] == str(app_home)
+
+
+def test_self_test_uses_weights_and_model_embedded_in_the_bundle(weights_file, tmp_path,
+                                                                  fake_bundle, capsys):
+    model = selftest.train_tiny_model(weights_file, tmp_path / "training")
+    resources = fake_bundle / "resources"
+    shutil.copytree(REPO_RESOURCES / "icons", resources / "icons")
+    for source, relative in ((weights_file, bundled.WEIGHTS_RESOURCE),
+                             (model, bundled.DEFAULT_MODEL_RESOURCE)):
+        (resources / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, resources / relative)
+
+    assert selftest.main([]) == 0
+    match = SUMMARY.fullmatch(capsys.readouterr().out.strip())
+    assert match, "summary line malformed"
+    assert (match["weights"], match["model"]) == ("bundled", "bundled")
