@@ -3,6 +3,8 @@ with a tiny decoder, so a whole run (VGG16 features, training, BLEU, save) takes
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -196,19 +198,20 @@ def test_make_sample_dataset_writes_and_inspects_it(qtbot, dialog, tmp_path, mon
 
 
 def test_main_window_opens_the_dialog_and_asks_before_quitting_mid_training(
-        qtbot, make_window, message_boxes, sample_dir, monkeypatch):
-    window = make_window()
+        qtbot, make_window, message_boxes, sample_dir, monkeypatch, weights_file):
+    window = make_window(weights=weights_file)
     assert window.train_action.shortcut().toString() == "Ctrl+T"
     window.train_action.trigger()
     dialog = window.training_dialog
-    assert dialog is not None and dialog.isVisible() and dialog.weights is not None
+    assert dialog is not None and dialog.isVisible() and dialog.weights == weights_file
     with qtbot.waitSignal(dialog.dataset_panel.inspected, timeout=10_000):
         window.start(train_dir=sample_dir)  # what `desktop-captioner gui --train DIR` does
     assert dialog.folder_edit.text() == str(sample_dir)
     use_small_settings(dialog)
     dialog.start_button.click()
-    qtbot.waitUntil(lambda: (dialog.run_view.steps.current or 0) >= STEP_KEYS.index("extract"),
-                    timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: (dialog.run_view.steps.current or 0) >= STEP_KEYS.index("extract")
+                    or dialog.state != "running", timeout=RUN_TIMEOUT)
+    assert dialog.state == "running", dialog.run_view.log_view.toPlainText()
 
     window.close()  # the recorded question is answered No: nothing stops
     assert ("question", "Stop training?") in [m[:2] for m in message_boxes]
@@ -217,3 +220,12 @@ def test_main_window_opens_the_dialog_and_asks_before_quitting_mid_training(
                         lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     window.close()
     assert not window.isVisible() and not dialog.is_training()
+
+
+def test_the_dialog_imports_without_tensorflow():
+    """Opening the dialog must be instant: TensorFlow loads in the worker thread only."""
+    code = ("import sys, desktop_captioner.gui.training; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
