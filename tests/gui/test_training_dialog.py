@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 from desktop_captioner.core.sample_dataset import make_sample_dataset
 from desktop_captioner.gui.training import TrainingDialog
 from desktop_captioner.gui.training import worker as worker_module
+from desktop_captioner.gui.training.settings_form import TrainingSettingsForm
 from desktop_captioner.gui.training.steps import STEP_KEYS
 
 RUN_TIMEOUT = 90_000  # ms; a run takes a few seconds, this only guards against a hang
@@ -229,3 +230,12 @@ def test_the_dialog_imports_without_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True, cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
+
+
+def test_default_settings_are_the_cores_defaults(qtbot):
+    from desktop_captioner.core.training import TrainingConfig
+
+    form = TrainingSettingsForm()
+    qtbot.addWidget(form)
+    defaults = TrainingConfig().to_dict()
+    assert form.choices().config == {key: defaults[key] for key in form.choices().config}

@@ -1,7 +1,9 @@
 """Training settings with defaults that work and tooltips that say what each knob trades off.
 
 The GUI may not import ``core.training`` (it imports TensorFlow), so the form hands the pipeline
-plain ``TrainingConfig`` keyword arguments; settings not shown here keep the core's defaults.
+plain ``TrainingConfig`` keyword arguments. Its defaults are ``TrainingConfig``'s (a test keeps
+them equal, so the GUI and the ``train`` command train the same model); settings not shown here
+keep the core's defaults.
 """
 
 from __future__ import annotations
@@ -51,19 +53,19 @@ class TrainingSettingsForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.epochs = _int_box(1, 500, 10, "Passes over all training captions. More passes learn "
+        self.epochs = _int_box(1, 500, 30, "Passes over all training captions. More passes learn "
                                "more, until the validation loss stops improving (early stopping "
                                "then ends training by itself).")
         self.batch_size = _int_box(1, 1024, 64, "Captions per training step. Larger is faster on "
                                    "big machines but needs more memory.")
         self.embedding_dim = _int_box(8, 1024, 256, "Size of each word's learned vector. Larger "
                                       "can express more, needs more data.", 8)
-        self.hidden_dim = _int_box(8, 2048, 256, "Size of the LSTM's memory. Larger models "
+        self.hidden_dim = _int_box(8, 2048, 512, "Size of the LSTM's memory. Larger models "
                                    "caption better on big datasets but train slower.", 8)
-        self.min_count = _int_box(1, 100, 2, "Words used fewer times than this in the training "
+        self.min_count = _int_box(1, 100, 5, "Words used fewer times than this in the training "
                                   "captions are replaced by an 'unknown' token, keeping the "
                                   "vocabulary small and learnable.")
-        self.max_length = _int_box(5, 100, 30, "Longest caption, in words, the model learns and "
+        self.max_length = _int_box(5, 100, 32, "Longest caption, in words, the model learns and "
                                    "writes; longer training captions are cut.")
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(5)
@@ -72,8 +74,8 @@ class TrainingSettingsForm(QWidget):
         self.learning_rate.setValue(0.001)
         self.learning_rate.setToolTip("How big each learning step is. Too high and the loss jumps "
                                       "around; too low and training crawls. 0.001 suits Adam.")
-        self.patience = _int_box(0, 50, 3, "Stop after this many epochs without a better "
-                                 "validation loss and keep the best one (0 never stops early).")
+        self.patience = _int_box(1, 100, 3, "Stop after this many epochs without a better "
+                                 "validation loss; the best epoch's model is the one kept.")
         self.image_size = _int_box(MIN_IMAGE_SIZE, MAX_IMAGE_SIZE, 224, "Images are resized to "
                                    "this many pixels square before VGG16 sees them. 224 is what "
                                    "VGG16 was trained on; smaller is much faster but less "
