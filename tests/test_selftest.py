@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import re
@@ -128,3 +129,15 @@ def test_self_test_uses_weights_and_model_embedded_in_the_bundle(weights_file, t
     match = SUMMARY.fullmatch(capsys.readouterr().out.strip())
     assert match, "summary line malformed"
     assert (match["weights"], match["model"]) == ("bundled", "bundled")
+
+
+def test_the_bundle_does_not_exclude_a_qt_module_the_app_imports():
+    spec = (REPO_RESOURCES.parent / "packaging" / "desktop_captioner.spec").read_text()
+    assignment = next(node for node in ast.parse(spec).body if isinstance(node, ast.Assign)
+                      and getattr(node.targets[0], "id", "") == "UNUSED_QT")
+    excluded = set(ast.literal_eval(assignment.value))
+    package = REPO_RESOURCES.parent / "desktop_captioner"
+    used = {name for source in package.rglob("*.py")
+            for name in re.findall(r"PySide6\.(Qt\w+)", source.read_text(encoding="utf-8"))}
+    assert used & excluded == set()
+    assert {"QtWidgets", "QtGui", "QtCore"} <= used and "QtWebEngineCore" in excluded
