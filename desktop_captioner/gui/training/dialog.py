@@ -31,7 +31,8 @@ class TrainingDialog(QDialog):
     """``use_model(Path)`` is emitted when the user wants to caption with the trained model."""
 
     use_model = Signal(Path)
-    state_changed = Signal(str)  # "setup" | "running" | "stopping" | "cancelled" | "failed" | "done"
+    # "setup" | "running" | "stopping" | "cancelled" | "failed" | "done"
+    state_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None, *, weights: Path | None = None,
                  dataset_dir: Path | None = None) -> None:
@@ -98,17 +99,18 @@ class TrainingDialog(QDialog):
         self.back_button.setToolTip("Change the dataset or the settings and start again.")
         self.back_button.clicked.connect(self._back_to_setup)
         self.start_button = QPushButton("Start Training")
-        self.start_button.setToolTip("Start training (Ctrl+Return).")
-        self.start_button.setDefault(True)
+        self.start_button.setToolTip("Start training (Ctrl+Return). Plain Return does not, so "
+                                     "finishing an entry never starts a long run by accident.")
         self.start_button.clicked.connect(self.start_training)
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=self._start_shortcut)
         QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self._start_shortcut)
         self.cancel_button = QPushButton("Cancel Training")
-        self.cancel_button.setToolTip("Stop after the current batch; the best checkpoint so far "
-                                      "is kept and Resume continues from it.")
+        self.cancel_button.setToolTip("Stop after the current batch. Finished epochs are kept and "
+                                      "Resume continues after the last one.")
         self.cancel_button.clicked.connect(self.cancel_training)
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the cancelled training from its best checkpoint.")
+        self.resume_button.setToolTip("Continue the cancelled training after its last finished "
+                                      "epoch.")
         self.resume_button.clicked.connect(self.resume_training)
         self.close_button = QPushButton("Close")
         self.close_button.setAutoDefault(False)
@@ -303,7 +305,7 @@ class TrainingDialog(QDialog):
             return True
         answer = QMessageBox.question(
             self, "Stop training?",
-            "Training is still running. Stop it now? The best checkpoint so far is kept and "
+            "Training is still running. Stop it now? Finished epochs are kept, so "
             "you can resume later.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:

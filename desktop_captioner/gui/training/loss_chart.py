@@ -64,7 +64,7 @@ class LossChart(QChartView):
         self.x_axis.setTickCount(min(self._epochs, 10) + 1)
 
     def add_batch_loss(self, position: float, loss: float) -> None:
-        """``position`` is epochs done so far including the current one's fraction (2.5 = mid 3rd)."""
+        """``position`` counts epochs done, the current one as a fraction (2.5 = mid 3rd)."""
         if self._rewind(self.batch_series, position):
             self._smoothed = None
         self._smoothed = loss if self._smoothed is None else (
@@ -84,7 +84,7 @@ class LossChart(QChartView):
 
     @staticmethod
     def _rewind(series: QLineSeries, x: float) -> bool:
-        """Drop points at or after ``x``: a resumed run repeats epochs after the best checkpoint."""
+        """Drop points at or after ``x``: a resumed run repeats the epoch it was cancelled in."""
         points = series.points()
         keep = len(points)
         while keep and points[keep - 1].x() >= x:

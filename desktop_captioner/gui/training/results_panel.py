@@ -32,7 +32,8 @@ def interpret_bleu(bleu4: float) -> str:
         return ("As good as published research models on real photos (0.18–0.21 on Flickr8k): "
                 "captions are usually sensible and specific.")
     return ("The captions match the people's almost word for word, as expected on simple "
-            "pictures like the sample scenes; real photos score far lower (0.13–0.21 on Flickr8k).")
+            "pictures like the sample scenes; real photos score far lower (0.13–0.21 on "
+            "Flickr8k).")
 
 
 def format_duration(seconds: float) -> str:

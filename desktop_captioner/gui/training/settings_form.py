@@ -139,7 +139,8 @@ class TrainingSettingsForm(QWidget):
     @Slot(str)
     def _name_changed(self, text: str) -> None:
         if self._auto_path:
-            self.out_path.setText(str(paths.models_dir() / f"{safe_model_name(text)}{MODEL_SUFFIX}"))
+            name = f"{safe_model_name(text)}{MODEL_SUFFIX}"
+            self.out_path.setText(str(paths.models_dir() / name))
 
     @Slot(str)
     def _name_edited(self, _text: str) -> None:

@@ -80,7 +80,7 @@ class StepList(QListWidget):
             self._paint(row, _DONE)
 
     def mark_stopped(self, failed: bool) -> None:
-        """Leave the ticks as they are and mark the interrupted step (✗ on failure, ○ on cancel)."""
+        """Keep the ticks; mark the interrupted step ✗ on failure, ○ (to do again) on cancel."""
         if self._current is not None:
             self._paint(self._current, _FAILED if failed else _PENDING)
         self._current = None
@@ -97,5 +97,6 @@ class StepList(QListWidget):
             item.setForeground(palette.color(QPalette.ColorRole.HighlightedText))
         else:
             item.setBackground(palette.color(QPalette.ColorRole.Base))
+            roles = QPalette.ColorRole
             item.setForeground(palette.color(
-                QPalette.ColorRole.Text if mark != _PENDING else QPalette.ColorRole.PlaceholderText))
+                roles.PlaceholderText if mark == _PENDING else roles.Text))
