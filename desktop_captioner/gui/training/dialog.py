@@ -8,6 +8,7 @@ thread outlives the dialog and the checkpoint is kept for Resume.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
@@ -211,7 +212,7 @@ class TrainingDialog(QDialog):
         """Continue the cancelled run from its checkpoint, with the same settings."""
         if self._job is None or self.is_training():
             return
-        self._job = TrainingJob(**{**self._job.__dict__, "resume": True})
+        self._job = dataclasses.replace(self._job, resume=True)
         self.run_view.log("Resuming from the last finished epoch.")
         self._launch(self._job)
 
@@ -247,7 +248,7 @@ class TrainingDialog(QDialog):
         self._worker = TrainingWorker(job, self._cancel)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
-        self._worker.event.connect(self._on_event)
+        self._worker.report.connect(self._on_event)
         self._worker.progress.connect(self._on_progress)
         self._worker.succeeded.connect(self._on_succeeded)
         self._worker.failed.connect(self._on_failed)
@@ -260,7 +261,10 @@ class TrainingDialog(QDialog):
 
     @Slot()
     def _on_thread_finished(self) -> None:
+        """Drop the finished thread; ``wait`` first, as ``finished`` is emitted a moment before the
+        thread really ends and destroying a QThread that still runs aborts the app."""
         if self._thread is not None and self._thread.isFinished():
+            self._thread.wait()
             self._thread, self._worker = None, None
 
     # Reports still queued after a cancel or a close are dropped: the run is over for the user.

@@ -67,7 +67,7 @@ def _is_milestone(report: object) -> bool:
 class TrainingWorker(QObject):
     """Move to a QThread, connect ``QThread.started`` to ``run``; one worker runs one job."""
 
-    event = Signal(object)  # core.training.TrainingEvent
+    report = Signal(object)  # a pipeline StepEvent or a core.training.TrainingEvent
     progress = Signal(object)  # core.progress.Progress
     succeeded = Signal(object)  # TrainingResult
     failed = Signal(str)  # one-sentence reason
@@ -119,7 +119,7 @@ class TrainingWorker(QObject):
                 and now - self._last_forward < EVENT_INTERVAL:
             return
         self._last_forward, self._last_phase = now, phase
-        (self.progress if isinstance(report, Progress) else self.event).emit(report)
+        (self.progress if isinstance(report, Progress) else self.report).emit(report)
 
     def _result(self, path: Path) -> TrainingResult:
         manifest = read_manifest(path)
