@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop_captioner.core.progress import Progress
 from desktop_captioner.core.results import CaptionResult
-from desktop_captioner.gui.models.image_list_model import CAPTIONING, ERROR, QUEUED, ImageListModel
+from desktop_captioner.gui.models.image_list_model import CAPTIONING, QUEUED, ImageListModel
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
 from desktop_captioner.gui.workers.caption_worker import CaptionService, LoadCaptioner, ModelInfo
 
@@ -29,7 +29,7 @@ class CaptioningController(QObject):
         self.model_info: ModelInfo | None = None
         self.loading_model = ""
         self._pending: dict[str, str] = {}  # path -> status before the job, until its result
-        self._total = 0
+        self._total = self._failed = 0
         worker = self.service.worker
         worker.model_loading.connect(self._on_model_loading)
         worker.model_loaded.connect(self._on_model_loaded)
@@ -62,7 +62,7 @@ class CaptioningController(QObject):
             return
         paths = [self.model.item(row).path for row in rows]
         self._pending = {str(path): self.model.item(row).status for path, row in zip(paths, rows)}
-        self._total = len(paths)
+        self._total, self._failed = len(paths), 0
         for path in paths:
             self.model.set_status(path, QUEUED)
         self.status.start_progress(len(paths))
@@ -108,6 +108,7 @@ class CaptioningController(QObject):
     def _on_item_result(self, result: CaptionResult) -> None:
         if self._pending.pop(str(result.path), None) is not None:
             self.model.apply_result(result)
+            self._failed += not result.ok
 
     @Slot(bool)
     def _on_job_finished(self, stopped: bool) -> None:
@@ -115,9 +116,9 @@ class CaptioningController(QObject):
         if stopped:
             self.status.showMessage(f"Stopped: {done} of {self._total} images captioned.", 15000)
             return
-        errors = len(self.model.rows_with_status([ERROR]))
-        note = f"; {errors} could not be read (see their Status tooltips)" if errors else ""
-        self.status.showMessage(f"Captioned {done} images{note}.", 15000)
+        note = (f"; {self._failed} could not be read (see their Status tooltips)"
+                if self._failed else "")
+        self.status.showMessage(f"Captioned {done - self._failed} images{note}.", 15000)
 
     @Slot(str)
     def _on_job_failed(self, reason: str) -> None:

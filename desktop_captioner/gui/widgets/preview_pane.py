@@ -103,11 +103,9 @@ class PreviewPane(QWidget):
             self.picture.setText("Cannot show this image." if failure else "Loading…")
 
     def _set_scaled(self, pixmap: QPixmap) -> None:
-        target = self.picture.size()
-        if pixmap.width() > target.width() or pixmap.height() > target.height():
-            pixmap = pixmap.scaled(target, Qt.AspectRatioMode.KeepAspectRatio,
-                                   Qt.TransformationMode.SmoothTransformation)
-        self.picture.setPixmap(pixmap)
+        """Fit the pane, enlarging small pictures too (a 64-px scene is unreadable otherwise)."""
+        self.picture.setPixmap(pixmap.scaled(self.picture.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation))
 
     def _show_text(self, item: ImageItem) -> None:
         if self.caption.toPlainText() != item.caption:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop_captioner.core.errors import Cancelled, CaptionerError
 from desktop_captioner.core.progress import CancelToken, Progress
+from desktop_captioner.gui.workers.python_thread import PythonThread
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class CaptionService(QObject):
     def __init__(self, load_captioner: LoadCaptioner | None = None, batch_size: int = 16,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = QThread(self)
+        self.thread = PythonThread(self)
         self.thread.setObjectName("caption-worker")
         self.worker = CaptionWorker(load_captioner, batch_size)
         self.worker.moveToThread(self.thread)

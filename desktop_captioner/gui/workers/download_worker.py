@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop_captioner.core import weights
 from desktop_captioner.core.errors import Cancelled, CaptionerError
 from desktop_captioner.core.progress import CancelToken
+from desktop_captioner.gui.workers.python_thread import PythonThread
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class WeightsDownload(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = QThread(self)
+        self.thread = PythonThread(self)
         self.thread.setObjectName("weights-download")
         self.worker = _DownloadWorker()
         self.worker.moveToThread(self.thread)
