@@ -36,3 +36,18 @@ def flickr8k_text() -> Path:
     if not SHARED_TEXT.is_dir():
         pytest.fail(f"the real Flickr8k text is expected at {SHARED_TEXT} (../shared/flickr8k_text)")
     return SHARED_TEXT
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, weights_file):
+    """One ``train`` run on the generated 64-px shapes dataset (see tests/support/trained_model.py)."""
+    from tests.support.trained_model import train_sample_model
+
+    return train_sample_model(tmp_path_factory.mktemp("trained"), weights_file)
+
+
+@pytest.fixture(scope="session")
+def trained_model(trained_run) -> Path:
+    """A trained ``.dcmodel`` (BLEU-4 >= 0.8 on its held-out scenes) made with ``weights_file``."""
+    assert trained_run.exit_code == 0, trained_run.stderr[-2000:]
+    return trained_run.model
