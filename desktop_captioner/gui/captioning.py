@@ -30,6 +30,7 @@ class CaptioningController(QObject):
         self.loading_model = ""
         self._pending: dict[str, str] = {}  # path -> status before the job, until its result
         self._total = self._failed = 0
+        self._after_load: tuple[list[Path], int] | None = None  # a job asked for while loading
         worker = self.service.worker
         worker.model_loading.connect(self._on_model_loading)
         worker.model_loaded.connect(self._on_model_loaded)
@@ -52,7 +53,8 @@ class CaptioningController(QObject):
             return
         if self.model_info is None:
             if self.loading_model:
-                self.status.showMessage("The model is still loading; try again in a moment.", 8000)
+                self._after_load = ([self.model.item(row).path for row in rows], beam_width)
+                self.status.showMessage("Captioning starts as soon as the model has loaded.")
             else:
                 QMessageBox.information(self.window, "No model", "Open a caption model first "
                                         "(Model → Open Model…, Ctrl+M).")
@@ -90,10 +92,15 @@ class CaptioningController(QObject):
         self.status.set_model_state(f"Model: {info.name}{vocab}", str(info.path))
         self.model_loaded.emit(info)
         self.changed.emit()
+        if self._after_load is not None:
+            paths, beam_width = self._after_load
+            self._after_load = None
+            rows = [self.model.row_of(path) for path in paths]
+            self.start([row for row in rows if row is not None], beam_width)
 
     @Slot(str, str)
     def _on_model_failed(self, _model_path: str, reason: str) -> None:
-        self.loading_model = ""
+        self.loading_model, self._after_load = "", None
         self.status.set_model_state("No model loaded")
         self.changed.emit()
         if reason:

@@ -123,3 +123,52 @@ def test_model_info_shows_name_vocabulary_bleu_date_and_dataset(qtbot, make_wind
     html = model_info_html(window.captioning.model_info)
     for expected in ("fake-model", "42 words", "0.900", "0.500", "2026-01-01", "/data/scenes"):
         assert expected in html
+
+
+def _python_thread_state_id() -> int:
+    import ctypes
+
+    get_state = ctypes.pythonapi.PyThreadState_Get
+    get_state.restype = ctypes.c_void_p
+    get_id = ctypes.pythonapi.PyThreadState_GetID
+    get_id.argtypes, get_id.restype = [ctypes.c_void_p], ctypes.c_uint64
+    return get_id(get_state())
+
+
+def test_the_worker_keeps_one_python_thread_state_across_jobs(qtbot, make_window, photos):
+    """TensorFlow's pybind11 layer deadlocks when a thread's Python state changes between calls
+    (seen as a frozen app on the first Caption All after loading a model)."""
+    states = []
+
+    class RecordingCaptioner(FakeCaptioner):
+        def caption(self, paths, **kwargs):
+            states.append(_python_thread_state_id())
+            yield from super().caption(paths, **kwargs)
+
+    def load(model_file, weights, cancel):
+        states.append(_python_thread_state_id())
+        return RecordingCaptioner()
+
+    window = make_window(load_captioner=load)
+    wait_for_model(qtbot, window)
+    add_and_wait(qtbot, window, [photos], rows=3)
+    window.caption_all_action.trigger()
+    qtbot.waitUntil(lambda: not window.captioning.busy)
+    assert len(states) == 2 and states[0] == states[1]
+
+
+def test_caption_all_while_the_model_loads_starts_once_it_has_loaded(qtbot, make_window, photos):
+    gate = threading.Event()
+
+    def slow_load(model_file, weights, cancel):
+        gate.wait(5)
+        return FakeCaptioner()
+
+    window = make_window(load_captioner=slow_load)
+    add_and_wait(qtbot, window, [photos], rows=3)
+    window.load_model(Path("m.dcmodel"))
+    qtbot.waitUntil(lambda: bool(window.captioning.loading_model))
+    window.caption_all_action.trigger()
+    assert "as soon as the model has loaded" in window.status.currentMessage()
+    gate.set()
+    qtbot.waitUntil(lambda: set(statuses(window).values()) == {"done"})
