@@ -91,6 +91,7 @@ def teacher_forcing_pair(tokens: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     The END token is blanked out of the inputs so the input mask marks exactly the positions
     that have a real target; otherwise the position reading END (target PAD) would count.
     """
+    tokens = tf.convert_to_tensor(tokens, tf.int32)
     targets = tokens[:, 1:]
     inputs = tf.where(targets == PAD, tf.zeros_like(targets), tokens[:, :-1])
     return inputs, targets
