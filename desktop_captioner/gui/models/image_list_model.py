@@ -101,6 +101,8 @@ class ImageListModel(QAbstractTableModel):
             if column == COL_NAME:
                 return item.path.name
             if column == COL_CAPTION:
+                if item.status == ERROR and role == Qt.ItemDataRole.DisplayRole:
+                    return item.error  # shown where the caption would be; never edited
                 return item.caption
             if column == COL_STATUS and role == Qt.ItemDataRole.DisplayRole:
                 return STATUS_LABELS[item.status]
@@ -111,9 +113,10 @@ class ImageListModel(QAbstractTableModel):
                 return str(item.path)
             if column == COL_CAPTION and item.caption:
                 return item.caption
-        if role == Qt.ItemDataRole.ForegroundRole and column == COL_STATUS:
-            colour = _STATUS_COLOURS.get(item.status)
-            return QBrush(colour) if colour else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == COL_STATUS or (column == COL_CAPTION and item.status == ERROR):
+                colour = _STATUS_COLOURS.get(item.status)
+                return QBrush(colour) if colour else None
         return None
 
     def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
