@@ -1,0 +1,110 @@
+"""The Captioner on the session's trained model: order, batches, progress, errors, cancel."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from desktop_captioner.core import modelfile
+from desktop_captioner.core.dataset import load_dataset
+from desktop_captioner.core.errors import Cancelled, ModelFileError, WeightsError
+from desktop_captioner.core.progress import CancelToken
+
+
+@pytest.fixture(scope="module")
+def captioner(trained_model, weights_file):
+    from desktop_captioner.core.captioner import Captioner
+
+    return Captioner.load(trained_model, weights=weights_file)
+
+
+@pytest.fixture(scope="module")
+def test_images(trained_run) -> list[Path]:
+    dataset = load_dataset(trained_run.dataset)
+    return [dataset.image_path(name) for name in dataset.splits["test"]]
+
+
+def test_attributes_for_the_gui(captioner, trained_model):
+    assert captioner.name == trained_model.stem
+    assert captioner.model_info == modelfile.read_manifest(trained_model)
+    assert captioner.vocab_size == captioner.model.vocab.size > 4
+
+
+def test_results_in_input_order_with_errors_in_place(captioner, test_images, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(test_images[0].read_bytes()[:100])
+    missing = tmp_path / "missing.png"
+    paths = [test_images[0], broken, *test_images[1:4], missing, test_images[4]]
+    reports = []
+    results = list(captioner.caption(paths, batch_size=3, progress=reports.append))
+
+    assert [r.path for r in results] == paths
+    assert [r.status for r in results] == ["ok", "error", "ok", "ok", "ok", "error", "ok"]
+    assert all(r.caption and r.score is not None and r.score < 0 for r in results if r.ok)
+    assert all(r.error and not r.caption and r.score is None for r in results if not r.ok)
+    assert [(p.phase, p.done, p.total) for p in reports] == [
+        ("caption", 0, 7), ("caption", 3, 7), ("caption", 6, 7), ("caption", 7, 7)]
+
+
+def test_same_image_same_caption_regardless_of_batching(captioner, test_images):
+    one_by_one = [r.caption for r in captioner.caption(test_images[:5], batch_size=1)]
+    together = [r.caption for r in captioner.caption(test_images[:5], batch_size=5)]
+    assert one_by_one == together
+
+
+def test_cancel_stops_between_batches(captioner, test_images):
+    cancel = CancelToken()
+    seen = []
+    with pytest.raises(Cancelled):
+        for result in captioner.caption(test_images[:6], batch_size=2, cancel=cancel):
+            seen.append(result)
+            cancel.cancel()
+    assert [r.path for r in seen] == test_images[:2] and all(r.ok for r in seen)
+
+
+def test_precision_override_gives_the_same_captions(captioner, trained_model, weights_file,
+                                                   test_images):
+    from desktop_captioner.core.captioner import Captioner
+
+    bf16 = Captioner.load(trained_model, weights=weights_file, precision="bfloat16")
+    assert bf16.encoder.config.precision == "bfloat16"
+    images = test_images[:12]
+    same = sum(a.caption == b.caption for a, b in
+               zip(captioner.caption(images), bf16.caption(images)))
+    assert same >= len(images) - 1
+
+
+def test_other_vgg16_weights_are_refused(trained_model, tmp_path):
+    from desktop_captioner.core.captioner import Captioner
+    from tests.support.fake_vgg16 import write_fake_vgg16_weights
+
+    other = write_fake_vgg16_weights(tmp_path / "other.h5", seed=1)
+    with pytest.raises(WeightsError, match="was trained with"):
+        Captioner.load(trained_model, weights=other)
+
+
+def test_weights_that_do_not_fit_the_decoder_settings_are_refused(trained_model, tmp_path):
+    bad = tmp_path / "bad.dcmodel"
+    with zipfile.ZipFile(trained_model) as source, zipfile.ZipFile(bad, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == modelfile.MANIFEST_MEMBER:
+                manifest = json.loads(data)
+                manifest["decoder"]["hidden_dim"] += 8
+                data = json.dumps(manifest).encode()
+            target.writestr(name, data)
+    with pytest.raises(ModelFileError, match="do not fit"):
+        modelfile.load_model_file(bad)
+
+
+def test_loaded_model_is_independent_of_the_file(trained_model, tmp_path):
+    copy = tmp_path / "copy.dcmodel"
+    shutil.copy(trained_model, copy)
+    loaded = modelfile.load_model_file(copy)
+    copy.unlink()
+    assert loaded.vocab.size == loaded.decoder_config.vocab_size
+    assert loaded.encoder_config.image_size == 64 and len(loaded.weights_md5) == 32
