@@ -1,4 +1,4 @@
-"""CSV / JSON / sidecar exporters: exact header, spreadsheet-safe cells, sidecars kept by default."""
+"""CSV / JSON / sidecar exporters: exact header, spreadsheet-safe cells, sidecars kept."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def test_csv_cells_that_look_like_formulas_are_made_inert(tmp_path):
 
 
 def test_json_has_the_same_records(tmp_path):
-    results = [_ok(tmp_path / "é.jpg", "=a caption"), CaptionResult.failure(tmp_path / "x.png", "boom")]
+    results = [_ok(tmp_path / "é.jpg", "=a caption"),
+               CaptionResult.failure(tmp_path / "x.png", "boom")]
     records = json.loads(write_json(results, tmp_path / "out.json").read_text(encoding="utf-8"))
     assert [tuple(r) for r in records] == [CSV_COLUMNS, CSV_COLUMNS]
     assert records[0]["filename"] == "é.jpg" and records[0]["caption"] == "=a caption"

@@ -138,7 +138,8 @@ def test_missing_parts_are_refused(tmp_path, good_file):
     ({"image_size": 5000}, "image size"),
 ])
 def test_encoder_settings_we_cannot_honour_are_refused(tmp_path, good_file, change, word):
-    odd = _rewrite_manifest(good_file, tmp_path / "e.dcmodel", lambda m: m["encoder"].update(change))
+    odd = _rewrite_manifest(good_file, tmp_path / "e.dcmodel",
+                            lambda m: m["encoder"].update(change))
     _refused(odd, word)
 
 

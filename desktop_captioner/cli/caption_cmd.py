@@ -122,7 +122,7 @@ def positive_int(text: str) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("caption", help="caption images and folders with a trained model")
+    parser = subparsers.add_parser("caption", help="caption images and folders with a model")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
     parser.add_argument("--model", required=True, type=Path, help="a trained .dcmodel file")
     parser.add_argument("--weights", type=Path, help="VGG16 notop weights file (.h5)")

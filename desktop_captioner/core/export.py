@@ -24,7 +24,7 @@ _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class SidecarCounts:
-    """How a sidecar export went: files written, existing files left alone, failed images skipped."""
+    """How a sidecar export went: written, existing ones left alone, failed images skipped."""
 
     written: int
     kept: int

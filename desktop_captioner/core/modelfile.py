@@ -28,6 +28,7 @@ from typing import Any
 from desktop_captioner import __version__
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.errors import ModelFileError
+from desktop_captioner.core.precision import PRECISIONS
 
 FORMAT_NAME = "desktop-captioner-model"
 FORMAT_VERSION = 1
@@ -41,7 +42,6 @@ REQUIRED_SECTIONS = ("members", "decoder", "training", "encoder", "provenance", 
 
 # What this version's encoder can reproduce; a model asking for anything else would caption badly.
 SUPPORTED_FEATURES = ("avg",)
-SUPPORTED_PRECISIONS = ("float32", "bfloat16")
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -126,10 +126,11 @@ def _check_encoder(path: Path, encoder: dict[str, Any]) -> None:
     if features not in SUPPORTED_FEATURES:
         raise ModelFileError(f"{path} asks for encoder features {features!r}, which this version "
                              f"cannot compute (it knows {', '.join(SUPPORTED_FEATURES)}).")
-    if precision not in SUPPORTED_PRECISIONS:
+    if precision not in PRECISIONS:
         raise ModelFileError(f"{path} asks for encoder precision {precision!r}, which this version "
-                             f"cannot use (it knows {', '.join(SUPPORTED_PRECISIONS)}).")
-    if not isinstance(size, int) or isinstance(size, bool) or not MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE:
+                             f"cannot use (it knows {', '.join(PRECISIONS)}).")
+    if (not isinstance(size, int) or isinstance(size, bool)
+            or not MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE):
         raise ModelFileError(f"{path} asks for encoder image size {size!r}, outside the "
                              f"supported {MIN_IMAGE_SIZE}-{MAX_IMAGE_SIZE} pixels.")
 
@@ -166,7 +167,8 @@ def load_model_file(path: str | Path) -> LoadedModel:
     path = Path(path)
     manifest, members = _read_verified(path)
     try:
-        vocab = Vocabulary.from_dict(_parse_json(path, VOCABULARY_MEMBER, members[VOCABULARY_MEMBER]))
+        vocab = Vocabulary.from_dict(
+            _parse_json(path, VOCABULARY_MEMBER, members[VOCABULARY_MEMBER]))
         decoder_config = DecoderConfig.from_dict(manifest["decoder"])
         encoder_config = EncoderConfig.from_dict(
             {k: v for k, v in manifest["encoder"].items() if k != "weights_md5"})
@@ -202,8 +204,8 @@ def save_model_file(out_path: str | Path, *, decoder: Any, vocab: Any, decoder_c
     with tempfile.TemporaryDirectory(prefix="dcmodel-") as tmp:
         weights_path = Path(tmp) / WEIGHTS_MEMBER
         decoder.save_weights(weights_path)
-        members = {WEIGHTS_MEMBER: weights_path.read_bytes(),
-                   VOCABULARY_MEMBER: json.dumps(vocab.to_dict(), ensure_ascii=False).encode("utf-8")}
+        vocabulary = json.dumps(vocab.to_dict(), ensure_ascii=False).encode("utf-8")
+        members = {WEIGHTS_MEMBER: weights_path.read_bytes(), VOCABULARY_MEMBER: vocabulary}
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,

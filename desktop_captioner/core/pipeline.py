@@ -1,4 +1,4 @@
-"""Dataset folder in, model file out: inspect → extract → vocabulary → train → evaluate → save.
+"""Dataset folder in, model file out: inspect, extract, vocabulary, train, evaluate, save.
 
 Both clients (the ``train`` command and the GUI's training dialog) call ``train_model`` and
 follow it through ``on_event``, which receives three kinds of report, all with a ``phase`` that
