@@ -184,3 +184,16 @@ def test_bad_model_files_exit_2_with_one_line(trained_model, tmp_path, capsys, d
         assert captured.out == ""
         assert len(captured.err.strip().splitlines()) == 1 and words in captured.err
         assert "Traceback" not in captured.err
+
+
+def test_train_refuses_an_unusable_dataset_or_settings(tmp_path, weights_file, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "m.dcmodel"
+    assert main(["train", str(empty), "--out", str(out), "--weights", str(weights_file)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(empty) in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as usage:
+        main(["train", str(empty), "--out", str(out), "--image-size", "8"])
+    assert usage.value.code == 2 and "image-size" in capsys.readouterr().err
+    assert not out.exists()

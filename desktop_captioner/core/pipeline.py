@@ -98,13 +98,13 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
     emit: ReportCallback = on_event or (lambda report: None)
     out_path = Path(out_path)
 
-    emit(StepEvent("inspect", f"Reading the dataset in {dataset_dir}."))
+    # Fatal problems (unusable dataset, no weights) surface before any report is made.
     dataset = load_dataset(dataset_dir, seed=config.seed)
     for split in ("train", "val"):
         if not dataset.splits.get(split):
             raise DatasetError(f"{dataset.root} has no images in its {split} split.")
-    emit(StepEvent("inspect", _dataset_message(dataset)))
     weights_path = resolve_weights(weights, download=True, progress=emit, cancel=cancel)
+    emit(StepEvent("inspect", _dataset_message(dataset)))
     encoder = Encoder(weights_path, EncoderConfig(image_size=image_size, precision=precision))
 
     names = [name for split in ("train", "val", "test") for name in dataset.splits.get(split, [])]
