@@ -171,15 +171,21 @@ def check_csv(results, out_path: Path) -> None:
         raise RuntimeError(f"{out_path} does not hold the captions that were written")
 
 
-def run_self_test(model: Path | None = None, weights: Path | None = None) -> str:
-    """Run every step; return the summary line or raise ``StepFailed``."""
+def run_self_test(model: Path | None = None, weights: Path | None = None,
+                  train: bool = False) -> str:
+    """Run every step; return the summary line or raise ``StepFailed``.
+
+    Without ``model`` the bundled default model is used; without either, or with ``train``, a
+    tiny model is trained first (CI uses ``train`` to reach the training code in a bundle that
+    ships a model).
+    """
     report = SelfTestReport()
     with step("weights"):
         location = find_self_test_weights(weights)
         report.parts.append(f"weights({location.source})")
     with step("model"):
         model_source = "--model" if model else "bundled"
-        model = model or bundled.bundled_model()
+        model = None if train else model or bundled.bundled_model()
         if model is not None:
             from desktop_captioner.core.modelfile import read_manifest
 
@@ -222,16 +228,21 @@ def _app_home(home: Path) -> Iterator[None]:
 
 
 def main(options: Sequence[str] = ()) -> int:
-    """``--self-test [--model MODEL] [--weights FILE]``: print one line, exit 0 when all is well."""
+    """``--self-test [--model MODEL | --train] [--weights FILE]``: print one line, exit 0 if all
+    is well."""
     parser = argparse.ArgumentParser(prog="desktop-captioner --self-test")
-    parser.add_argument("--model", type=Path, help="caption with this model instead of training one")
+    model_choice = parser.add_mutually_exclusive_group()
+    model_choice.add_argument("--model", type=Path,
+                              help="caption with this model instead of the bundled one")
+    model_choice.add_argument("--train", action="store_true",
+                              help="train a tiny model even when one is available")
     parser.add_argument("--weights", type=Path, help="VGG16 notop weights file to use")
     args = parser.parse_args(list(options))
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
                                                  or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # headless CI: no screen to test
     try:
-        print_to_terminal(run_self_test(args.model, args.weights))
+        print_to_terminal(run_self_test(args.model, args.weights, args.train))
         return 0
     except StepFailed as failure:
         log.error("self-test failed at %s", failure.step, exc_info=failure.__cause__)

@@ -115,20 +115,38 @@ def test_self_test_without_a_model_trains_one_and_leaves_no_trace(weights_file, 
     assert os.environ["DESKTOP_CAPTIONER_HOME"] == str(app_home)
 
 
-def test_self_test_uses_weights_and_model_embedded_in_the_bundle(weights_file, tmp_path,
-                                                                  fake_bundle, capsys):
-    model = selftest.train_tiny_model(weights_file, tmp_path / "training")
-    resources = fake_bundle / "resources"
+def _embed(bundle: Path, weights: Path, model: Path) -> None:
+    """Lay out the bundle's resources the way packaging/build.sh does."""
+    resources = bundle / "resources"
     shutil.copytree(REPO_RESOURCES / "icons", resources / "icons")
-    for source, relative in ((weights_file, bundled.WEIGHTS_RESOURCE),
+    for source, relative in ((weights, bundled.WEIGHTS_RESOURCE),
                              (model, bundled.DEFAULT_MODEL_RESOURCE)):
         (resources / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, resources / relative)
 
+
+def test_self_test_uses_weights_and_model_embedded_in_the_bundle(weights_file, tmp_path,
+                                                                  fake_bundle, capsys):
+    _embed(fake_bundle, weights_file, selftest.train_tiny_model(weights_file, tmp_path / "train"))
     assert selftest.main([]) == 0
     match = SUMMARY.fullmatch(capsys.readouterr().out.strip())
     assert match, "summary line malformed"
     assert (match["weights"], match["model"]) == ("bundled", "bundled")
+
+
+def test_train_option_trains_even_when_a_model_is_bundled(weights_file, tmp_path, fake_bundle,
+                                                          monkeypatch, capsys):
+    model = tmp_path / "unused.dcmodel"
+    model.write_bytes(b"never read: --train skips the bundled model")
+    _embed(fake_bundle, weights_file, model)
+
+    def training_reached(*_args):
+        raise RuntimeError("training reached")
+
+    monkeypatch.setattr(selftest, "train_tiny_model", training_reached)
+    assert selftest.main(["--train"]) == 1
+    assert capsys.readouterr().out.strip() == (
+        "self-test FAILED at training: RuntimeError: training reached")
 
 
 def test_the_bundle_does_not_exclude_a_qt_module_the_app_imports():
