@@ -47,6 +47,17 @@ def test_rebuilt_from_config_and_weights_file(model, tmp_path):
         "InputLayer", "Normalization", "Dense", "Dropout", "Embedding", "LSTM"}
 
 
+def test_bfloat16_build_shares_the_float32_weights_file(model, tmp_path):
+    features, rows = _batch(np.random.default_rng(3))
+    inputs = teacher_forcing_pair(rows)[0].numpy()
+    model.save_weights(tmp_path / "decoder.weights.h5")
+    fast = build_decoder(CONFIG, precision="bfloat16")
+    fast.load_weights(tmp_path / "decoder.weights.h5")
+    assert fast.get_layer("lstm").compute_dtype == "bfloat16"
+    np.testing.assert_allclose(np.asarray(fast([features, inputs]), np.float32),
+                               model([features, inputs]), atol=0.1)
+
+
 def test_teacher_forcing_pair_shifts_and_blanks_end():
     rows = tf.constant([[START, 5, 6, END], [START, 7, END, PAD]])
     inputs, targets = teacher_forcing_pair(rows)
@@ -89,8 +100,8 @@ def test_decoder_overfits_twenty_captions(tmp_path):
     vocab = Vocabulary.build(captions, min_count=1)
     data = CaptionData(rng.normal(size=(len(captions), 512)).astype(np.float32),
                        np.arange(len(captions)), [vocab.encode(c) for c in captions])
-    config = TrainingConfig(epochs=120, batch_size=len(captions), embedding_dim=32, hidden_dim=64,
-                            dropout=0.0, learning_rate=1e-2, patience=120, min_count=1)
+    config = TrainingConfig(epochs=40, batch_size=len(captions), embedding_dim=32, hidden_dim=64,
+                            dropout=0.0, learning_rate=2e-2, patience=40, min_count=1)
     result = fit_decoder(data, data, vocab, config, checkpoint_dir=tmp_path)
     decoded = [" ".join(vocab.decode(h.tokens))
                for h in greedy_search(StepDecoder(result.model), data.features)]

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from desktop_captioner.core.decoder import compile_decoder
 from desktop_captioner.core.errors import Cancelled, CaptionerError, DatasetError
 from desktop_captioner.core.progress import CancelToken
 from desktop_captioner.core.training import (CHECKPOINT_NAME, TrainingConfig, _as_rows, _batches,
@@ -112,12 +113,13 @@ def test_early_stopping_restores_the_best_weights(tmp_path):
     train = encode_captions(vocab, train_captions, names, features)
     val = encode_captions(vocab, val_captions, names, features)  # 16 captions: one batch
     config = TrainingConfig(epochs=30, patience=2, dropout=0.0, learning_rate=0.02,
-                            **{**SMALL, "batch_size": 16})
+                            precision="float32", **{**SMALL, "batch_size": 16})
     result = fit_decoder(train, val, vocab, config, checkpoint_dir=tmp_path)
     assert result.stopped_early and result.epochs_run < 30
     assert result.best_epoch == result.epochs_run - 2
     assert result.best_val_loss == min(h["val_loss"] for h in result.history)
     assert result.history[-1]["val_loss"] > result.best_val_loss
+    compile_decoder(result.model)
     evaluated = result.model.evaluate(*_whole(val), verbose=0, return_dict=True)
     assert evaluated["loss"] == pytest.approx(result.best_val_loss, rel=1e-4)
 

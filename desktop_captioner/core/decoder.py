@@ -51,24 +51,40 @@ class DecoderConfig:
             raise ModelFileError(f"The decoder settings are incomplete ({exc}).") from exc
 
 
-def build_decoder(config: DecoderConfig) -> keras.Model:
-    """Teacher-forcing model: (features N×F, tokens N×T int32) -> logits N×T×V."""
+def build_decoder(config: DecoderConfig, precision: str = "float32") -> keras.Model:
+    """Teacher-forcing model: (features N×F, tokens N×T int32) -> logits N×T×V.
+
+    ``precision="bfloat16"`` computes in bfloat16 over float32 weights (Keras' mixed_bfloat16
+    policy): on CPUs with native bf16 it trained about twice as fast here at the same validation
+    loss. The weights are float32 either way, so one weights file serves both builds.
+    """
+    policy = "mixed_bfloat16" if precision == "bfloat16" else "float32"
     features = keras.Input((config.feature_dim,), name="features")
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     # Standardised per dimension (statistics set by ``adapt`` on the training features): raw
     # VGG16 averages are large and mostly a shared offset, which saturates the tanh state.
     image = layers.Normalization(name="feature_norm")(features)
-    image = layers.Dropout(config.dropout, name="feature_dropout")(image)
-    h0 = layers.Dense(config.hidden_dim, activation="tanh", name="init_h")(image)
-    c0 = layers.Dense(config.hidden_dim, activation="tanh", name="init_c")(image)
+    image = layers.Dropout(config.dropout, name="feature_dropout", dtype=policy)(image)
+    h0 = layers.Dense(config.hidden_dim, activation="tanh", name="init_h", dtype=policy)(image)
+    c0 = layers.Dense(config.hidden_dim, activation="tanh", name="init_c", dtype=policy)(image)
     words = layers.Embedding(config.vocab_size, config.embedding_dim, mask_zero=True,
-                             name="embedding")(tokens)
-    words = layers.Dropout(config.dropout, name="embedding_dropout")(words)
-    sequence = layers.LSTM(config.hidden_dim, return_sequences=True, name="lstm")(
+                             name="embedding", dtype=policy)(tokens)
+    words = layers.Dropout(config.dropout, name="embedding_dropout", dtype=policy)(words)
+    sequence = layers.LSTM(config.hidden_dim, return_sequences=True, name="lstm", dtype=policy)(
         words, initial_state=[h0, c0])
-    sequence = layers.Dropout(config.dropout, name="output_dropout")(sequence)
-    logits = layers.Dense(config.vocab_size, name="logits")(sequence)
+    sequence = layers.Dropout(config.dropout, name="output_dropout", dtype=policy)(sequence)
+    logits = layers.Dense(config.vocab_size, name="logits", dtype=policy)(sequence)
     return keras.Model([features, tokens], logits, name="caption_decoder")
+
+
+def set_decoder_weights(model: keras.Model, weights: list) -> None:
+    """``model.set_weights`` that also refreshes the feature Normalization's statistics.
+
+    Keras caches them as constants and refreshes them only in ``adapt`` and ``load_weights``;
+    after a plain ``set_weights``/``assign`` the layer would keep normalising with stale ones.
+    """
+    model.set_weights(weights)
+    model.get_layer("feature_norm").finalize_state()
 
 
 def compile_decoder(model: keras.Model, learning_rate: float = 1e-3,

@@ -1,7 +1,8 @@
 """Training the decoder: tf.data batches of whole captions, events, cancel, resume, early stopping.
 
-Speed comes from teacher forcing on whole captions (one pass per caption, batches cut to their
-longest caption) instead of the seed tutorial's one sample per prefix.
+Speed comes from teacher forcing on whole captions (one pass per caption) instead of the seed
+tutorial's one sample per prefix, and from batches of similar lengths (sorted within windows of
+shuffled captions) cut to their longest caption, so little compute goes to padding.
 
 Determinism and resume: the caption order of epoch ``e`` is a pure function of ``(seed, e)``, and
 the checkpoint written after every epoch holds every variable that changes during training
@@ -27,8 +28,9 @@ import tensorflow as tf
 
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.decoder import (DecoderConfig, build_decoder, compile_decoder,
-                                            teacher_forcing_pair)
+                                            set_decoder_weights, teacher_forcing_pair)
 from desktop_captioner.core.errors import CaptionerError, DatasetError
+from desktop_captioner.core.precision import resolve_precision
 from desktop_captioner.core.progress import CancelToken
 from desktop_captioner.core.vocabulary import PAD, Vocabulary
 
@@ -50,6 +52,7 @@ class TrainingConfig:
     seed: int = 0
     min_count: int = 5
     max_length: int = 32
+    precision: str = "auto"  # decoder compute: "float32" | "bfloat16" | "auto" (bf16 if native)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,7 +101,8 @@ def encode_captions(vocab: Vocabulary, captions: Mapping[str, Sequence[str]],
 
 @dataclass(frozen=True)
 class TrainingEvent:
-    """What the GUI and CLI show. ``epoch`` is 1-based; ``eta`` is seconds for the whole run."""
+    """What the GUI and CLI show. ``epoch`` is 1-based; ``eta`` is seconds for the whole run;
+    ``batch``/``batches`` count training batches, or validation batches in "validate" events."""
 
     phase: str  # "train" | "validate" | "epoch_end" | "resumed" | "finished"
     epoch: int
@@ -118,7 +122,7 @@ EventCallback = Callable[[TrainingEvent], None]
 
 @dataclass
 class FitResult:
-    model: keras.Model  # holds the best-by-validation-loss weights
+    model: keras.Model  # float32, holding the best-by-validation-loss weights
     decoder_config: DecoderConfig
     history: list[dict]
     epochs_run: int
@@ -224,6 +228,7 @@ class _Checkpoint:
                                           ("optimizer", model.optimizer.variables)):
                     for i, variable in enumerate(variables):
                         variable.assign(archive[f"{prefix}_{i}"])
+                model.get_layer("feature_norm").finalize_state()  # see set_decoder_weights
                 best = [archive[f"best_{i}"] for i in range(len(model.weights))]
         except CaptionerError:
             raise
@@ -248,7 +253,7 @@ class _TrainingMonitor(keras.callbacks.Callback):
     def _emit(self, phase: str, **values) -> None:
         if self.on_event is not None:
             self.on_event(TrainingEvent(phase, epochs=self.config.epochs,
-                                        batches=self.batches, **values))
+                                        **{"batches": self.batches, **values}))
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.cancelled:
@@ -277,7 +282,7 @@ class _TrainingMonitor(keras.callbacks.Callback):
 
     def on_test_batch_end(self, batch, logs=None) -> None:
         self._check_cancel()
-        self._emit("validate", epoch=self._epoch + 1, batch=batch + 1,
+        self._emit("validate", epoch=self._epoch + 1, batch=batch + 1, batches=self.val_batches,
                    message=f"Validating ({batch + 1}/{self.val_batches})",
                    best_val_loss=self._best())
 
@@ -332,7 +337,7 @@ def fit_decoder(train: CaptionData, val: CaptionData, vocab: Vocabulary, config:
         raise DatasetError("Training needs captions in both the training and validation splits.")
     keras.utils.set_random_seed(config.seed)
     decoder_config = config.decoder_config(vocab.size, int(train.features.shape[1]))
-    model = build_decoder(decoder_config)
+    model = build_decoder(decoder_config, resolve_precision(config.precision))
     model.get_layer("feature_norm").adapt(train.features)
     compile_decoder(model, config.learning_rate, config.clipnorm)
     checkpoint = _Checkpoint(checkpoint_dir)
@@ -363,7 +368,9 @@ def fit_decoder(train: CaptionData, val: CaptionData, vocab: Vocabulary, config:
                   validation_data=_batches(val, val_rows),
                   epochs=config.epochs, initial_epoch=state.epochs_done,
                   steps_per_epoch=batches, callbacks=[monitor], shuffle=False, verbose=0)
-    model.set_weights(best_weights)
+    # The result computes in float32 whatever trained it, like a model loaded from its file.
+    model = build_decoder(decoder_config)
+    set_decoder_weights(model, best_weights)
     if on_event is not None:
         on_event(TrainingEvent("finished", state.epochs_done, config.epochs, batch=batches,
                                batches=batches, val_loss=state.best_val_loss,
