@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import inspect
 import logging
 import os
 import sys
@@ -125,6 +126,11 @@ def check_encoder(weights: Path, samples: Sequence[Path]) -> str:
     """Build VGG16 at a small size and encode the samples (Pillow decoding + TensorFlow)."""
     from desktop_captioner.core.encoder import Encoder, EncoderConfig
 
+    try:
+        inspect.getsource(Encoder)
+    except OSError as exc:
+        raise RuntimeError("the app's .py sources are missing, so TensorFlow's AutoGraph would "
+                           "run its compiled functions unconverted") from exc
     encoder = Encoder(weights, EncoderConfig(image_size=TRAIN_IMAGE_SIZE, precision="auto"))
     results = list(encoder.extract(samples, batch_size=len(samples)))
     failed = [r for r in results if not r.ok]
