@@ -20,11 +20,6 @@ import os
 import sys
 
 
-def is_frozen() -> bool:
-    """True inside a PyInstaller bundle."""
-    return bool(getattr(sys, "frozen", False))
-
-
 class LogWriter(io.TextIOBase):
     """A text stream that turns each written line into a log record."""
 
@@ -58,7 +53,8 @@ def make_streams_safe() -> None:
     """Give the process a stdout and stderr if it has none (windowed bundle)."""
     global _stdout_replaced
     if sys.stdout is None:
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+        # Never closed: it is the process's stdout until exit.
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
         _stdout_replaced = True
     if sys.stderr is None:
         sys.stderr = LogWriter(logging.getLogger("stderr"))

@@ -54,7 +54,8 @@ class SelfTestReport:
     started: float = field(default_factory=time.perf_counter)
 
     def summary(self) -> str:
-        return f"self-test ok: {', '.join(self.parts)} — {time.perf_counter() - self.started:.1f} s"
+        elapsed = time.perf_counter() - self.started
+        return f"self-test ok: {', '.join(self.parts)} — {elapsed:.1f} s"
 
 
 @contextlib.contextmanager

@@ -60,7 +60,8 @@ def test_missing_streams_are_replaced_and_printing_survives(monkeypatch, caplog)
         with caplog.at_level(logging.WARNING, logger="stderr"):
             sys.stderr.write("a warning from ")
             sys.stderr.write("tensorflow\nsecond line\n")
-        assert [r.getMessage() for r in caplog.records] == ["a warning from tensorflow", "second line"]
+        logged = [r.getMessage() for r in caplog.records]
+        assert logged == ["a warning from tensorflow", "second line"]
         assert not sys.stdout.isatty()
     finally:
         sys.stdout.close()
@@ -82,7 +83,8 @@ def test_self_test_names_the_failing_step_and_exits_non_zero(tmp_path, capsys):
     missing = tmp_path / "nowhere.h5"
     assert cli.main(["--self-test", "--weights", str(missing)]) == 1
     out = capsys.readouterr().out.strip().splitlines()
-    assert out == [f"self-test FAILED at weights: The VGG16 weights file does not exist: {missing}."]
+    assert out == ["self-test FAILED at weights: "
+                   f"The VGG16 weights file does not exist: {missing}."]
 
 
 def test_self_test_never_downloads_missing_weights(capsys):
@@ -106,7 +108,8 @@ def _files_written_under(home: Path) -> list[Path]:
     return [p for p in home.rglob("*") if p.is_file() and p.parent.name != "log"]
 
 
-def test_self_test_without_a_model_trains_one_and_leaves_no_trace(weights_file, app_home, capsys):
+def test_self_test_without_a_model_trains_one_and_leaves_no_trace(weights_file, app_home,
+                                                                   capsys):
     assert selftest.main(["--weights", str(weights_file)]) == 0
     match = SUMMARY.fullmatch(capsys.readouterr().out.strip())
     assert match, "summary line malformed"
