@@ -7,6 +7,7 @@ the progress bar cannot show more, and every queued signal costs the GUI thread 
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from dataclasses import dataclass, field
@@ -104,6 +105,9 @@ class TrainingWorker(QObject):
         from desktop_captioner.core.pipeline import train_model
         from desktop_captioner.core.training import TrainingConfig
 
+        # TensorFlow leaves ~300k long-lived objects; a full garbage collection walks them all
+        # holding the GIL, which froze the window for 100-300 ms (benchmarks/bench_gui.py).
+        gc.freeze()
         job = self.job
         self.cancel.raise_if_cancelled()
         return train_model(job.dataset_dir, job.out_path, weights=job.weights,

@@ -7,6 +7,7 @@ thread-safe). The GUI talks to it only through queued signals, and stops it thro
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,11 @@ class ModelInfo:
 def _load_real_captioner(model_file, weights, cancel):
     from desktop_captioner.core.captioner import Captioner  # TF import: worker thread only
 
-    return Captioner.load(model_file, weights=weights, download_weights=False, cancel=cancel)
+    captioner = Captioner.load(model_file, weights=weights, download_weights=False, cancel=cancel)
+    # TensorFlow and the models leave ~300k long-lived objects; a full garbage collection walks
+    # them all holding the GIL, which froze the window for 100-300 ms (benchmarks/bench_gui.py).
+    gc.freeze()
+    return captioner
 
 
 class CaptionWorker(QObject):
