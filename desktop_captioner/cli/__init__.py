@@ -13,7 +13,7 @@ from typing import Sequence
 
 from desktop_captioner import __version__
 from desktop_captioner.cli import commands
-from desktop_captioner.core.applog import quiet_tensorflow, setup_logging
+from desktop_captioner.core.applog import setup_logging
 from desktop_captioner.core.errors import Cancelled, CaptionerError
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    quiet_tensorflow()
     log_path = setup_logging()
     parser = build_parser()
     args = parser.parse_args(argv)

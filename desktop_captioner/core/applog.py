@@ -28,9 +28,3 @@ def setup_logging(level: int = logging.INFO) -> Path:
     root.setLevel(level)
     return path
 
-
-def quiet_tensorflow() -> None:
-    """Silence TensorFlow's C++ start-up chatter before it is imported (it is not for users)."""
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-import keras
-import tensorflow as tf
+from desktop_captioner.core.tf_runtime import keras, tf
 from keras import layers
 
 from desktop_captioner.core.errors import ModelFileError

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+from desktop_captioner.core.tf_runtime import keras, tf
 
 from desktop_captioner.core.errors import ImageLoadError
 from desktop_captioner.core.images import load_for_encoder

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
+
+from desktop_captioner.core.tf_runtime import tf
 
 from desktop_captioner.core.decoder import StepDecoder
 from desktop_captioner.core.vocabulary import END, PAD, START, UNK

@@ -22,9 +22,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.decoder import (DecoderConfig, build_decoder, compile_decoder,
@@ -33,6 +31,7 @@ from desktop_captioner.core.errors import CaptionerError, DatasetError
 from desktop_captioner.core.precision import resolve_precision
 from desktop_captioner.core.progress import CancelToken
 from desktop_captioner.core.vocabulary import PAD, Vocabulary
+from desktop_captioner.core.tf_runtime import keras, tf
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
