@@ -12,7 +12,6 @@ import argparse
 import os
 
 from desktop_captioner.cli.terminal import TerminalProgress
-from desktop_captioner.core import bundled
 from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.progress import Progress
 from desktop_captioner.core.weights import (

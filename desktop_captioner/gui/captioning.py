@@ -8,7 +8,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from desktop_captioner.core.progress import Progress
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.gui.models.image_list_model import CAPTIONING, QUEUED, ImageListModel
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar

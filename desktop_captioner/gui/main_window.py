@@ -18,7 +18,7 @@ from desktop_captioner.core.images import IMAGE_EXTENSIONS
 from desktop_captioner.gui import exporting
 from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.dialogs.model_info import show_model_info
-from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog
+from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
 from desktop_captioner.gui.models.image_list_model import CAPTIONING, NEW, QUEUED, ImageListModel
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.training import TrainingDialog
@@ -307,17 +307,11 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_weights(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Choose the VGG16 weights file", "",
-                                              "Keras weights (*.h5);;All files (*)")
-        if not name:
+        chosen = choose_weights_file(self)
+        if chosen is None:
             return
-        try:
-            weights.validate_weights_file(name)
-        except WeightsError as exc:
-            QMessageBox.warning(self, "Not the weights file", str(exc))
-            return
-        self.settings.weights_path, self.weights_override = name, None
-        self.status.showMessage(f"VGG16 weights: {name}", 8000)
+        self.settings.weights_path, self.weights_override = str(chosen), None
+        self.status.showMessage(f"VGG16 weights: {chosen}", 8000)
 
     @Slot(object)
     def _on_model_loaded(self, info: ModelInfo) -> None:

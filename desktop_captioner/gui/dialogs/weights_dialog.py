@@ -81,17 +81,10 @@ class WeightsDialog(QDialog):
             "every time), or click \"Choose File…\" to use a copy stored elsewhere.")
 
     def _choose_file(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Choose the VGG16 weights file", "",
-                                              "Keras weights (*.h5);;All files (*)")
-        if not name:
-            return
-        try:
-            weights.validate_weights_file(name)
-        except WeightsError as exc:
-            QMessageBox.warning(self, "Not the weights file", str(exc))
-            return
-        self.weights_path = Path(name)
-        self.accept()
+        chosen = choose_weights_file(self)
+        if chosen is not None:
+            self.weights_path = chosen
+            self.accept()
 
     def _cancel(self) -> None:
         self.download.cancel()
@@ -100,3 +93,17 @@ class WeightsDialog(QDialog):
     def done(self, result: int) -> None:
         self.download.stop()  # join the download thread before the dialog can be destroyed
         super().done(result)
+
+
+def choose_weights_file(parent: QWidget) -> Path | None:
+    """Ask for a weights file; a file that is not VGG16 notop weights is refused with a reason."""
+    name, _ = QFileDialog.getOpenFileName(parent, "Choose the VGG16 weights file", "",
+                                          "Keras weights (*.h5);;All files (*)")
+    if not name:
+        return None
+    try:
+        weights.validate_weights_file(name)
+    except WeightsError as exc:
+        QMessageBox.warning(parent, "Not the weights file", str(exc))
+        return None
+    return Path(name)
