@@ -287,7 +287,8 @@ def scenario_add_folder(quick: bool) -> dict:
     return {"files": count, "seconds": seconds[0], "adding": adding}
 
 
-SCENARIOS = {"tf_import": scenario_tf_import, "caption": scenario_caption, "memory": scenario_memory, "train": scenario_train,
+SCENARIOS = {"control": scenario_control, "tf_import": scenario_tf_import,
+             "caption": scenario_caption, "memory": scenario_memory, "train": scenario_train,
              "add_folder": scenario_add_folder}
 
 
@@ -323,8 +324,8 @@ def main() -> None:
         starts = [startup_seconds(Path(home)) for _ in range(3 if args.quick else 5)]
         results = {name: benchkit.run_child(Path(__file__), ["--scenario", name, *flags])
                    for name in SCENARIOS}
-    cap, mem, train, add, tf_import = (
-        results[n] for n in ("caption", "memory", "train", "add_folder", "tf_import"))
+    cap, mem, train, add, tf_import, control = (results[n] for n in (
+        "caption", "memory", "train", "add_folder", "tf_import", "control"))
     startup = statistics.median(starts)
     stall = f"<= {STALL_TARGET_MS:g} ms"
 
@@ -337,6 +338,7 @@ def main() -> None:
         ["start-up to window shown (median)",
          f"{startup:.2f} s (runs {', '.join(f'{s:.2f}' for s in starts)})",
          f"<= {STARTUP_TARGET_S:g} s", benchkit.verdict(startup, STARTUP_TARGET_S, False)],
+        stall_row("control: longest stall, pure-Python worker", control["spinning"], ""),
         stall_row(f"longest stall, first TensorFlow import in a worker "
                   f"({tf_import['seconds']:.1f} s)", tf_import["importing"]),
         stall_row("longest stall, loading the model", cap["loading"], ""),

@@ -93,8 +93,9 @@ def main() -> None:
     ours = benchkit.run_child(Path(__file__), ["--side", "ours", *flags])
     seed = benchkit.run_child(Path(__file__), ["--side", "seed", *flags])
     ratio = seed["epoch_s"] / ours["epoch_s"]
+    subset = " (extrapolated from a subset)" if ours["extrapolated"] else ""
     print(f"   ours: {ours['captions']} captions, vocabulary {ours['vocab']}, whole fit_decoder "
-          f"call {ours['wall_s']:.0f} s{' (extrapolated from a subset)' if ours['extrapolated'] else ''}")
+          f"call {ours['wall_s']:.0f} s{subset}")
     print(f"   seed: {seed['samples']} prefix samples over {seed['photos']} photos, vocabulary "
           f"{seed['vocab']}; timed {seed['timed_photos']} photos, EXTRAPOLATED to the epoch")
     benchkit.print_table(
