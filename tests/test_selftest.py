@@ -47,7 +47,7 @@ def test_a_bundle_without_embedded_files_reports_none(fake_bundle):
 def test_source_checkout_uses_the_repository_resources():
     assert not getattr(sys, "frozen", False)
     icon = bundled.bundled_resource("icons/desktop-captioner.png")
-    assert icon == REPO_RESOURCES / "icons" / "desktop-captioner.png"
+    assert icon.resolve() == REPO_RESOURCES / "icons" / "desktop-captioner.png"
 
 
 def test_missing_streams_are_replaced_and_printing_survives(monkeypatch, caplog):
@@ -162,3 +162,12 @@ def test_the_bundle_does_not_exclude_a_qt_module_the_app_imports():
             for name in re.findall(r"PySide6\.(Qt\w+)", source.read_text(encoding="utf-8"))}
     assert used & excluded == set()
     assert {"QtWidgets", "QtGui", "QtCore"} <= used and "QtWebEngineCore" in excluded
+
+
+def test_unfrozen_resources_live_inside_the_package():
+    # A pip-installed (non-editable) app has no repository around it: resources are looked up
+    # inside the package, where the wheel puts desktop_captioner/resources.
+    import desktop_captioner
+
+    package_dir = Path(desktop_captioner.__file__).resolve().parent
+    assert bundled.resources_root() == package_dir / "resources"

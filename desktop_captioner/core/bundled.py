@@ -1,7 +1,8 @@
 """Files shipped with the app: the icon, and optionally VGG16 weights and a default model.
 
 A PyInstaller bundle unpacks its data under ``sys._MEIPASS`` (the ``_internal`` folder of the
-onedir build); a source checkout keeps the same files in the repository's ``resources/`` folder.
+onedir build); a source checkout keeps them in the repository's ``resources/`` folder, which a pip
+install carries as ``desktop_captioner/resources``.
 Both cases answer through ``bundled_resource`` so weights lookup, the GUI and the self-test agree
 on where an embedded file lives. Pure standard library: the GUI thread calls it at start-up.
 """
@@ -21,7 +22,9 @@ def resources_root() -> Path:
     bundle_dir = getattr(sys, "_MEIPASS", None)
     if getattr(sys, "frozen", False) and bundle_dir:
         return Path(bundle_dir) / RESOURCES_DIR
-    return Path(__file__).resolve().parents[2] / RESOURCES_DIR
+    # desktop_captioner/resources links to the repository's resources/, and the wheel carries a
+    # copy there, so a source checkout and a pip install find the same files.
+    return Path(__file__).resolve().parents[1] / RESOURCES_DIR
 
 
 def bundled_resource(relative: str) -> Path | None:
