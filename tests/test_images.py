@@ -13,7 +13,7 @@ from PIL import Image, JpegImagePlugin
 from desktop_captioner.core import images
 from desktop_captioner.core.errors import ImageLoadError
 from desktop_captioner.core.images import (
-    IMAGE_EXTENSIONS, is_image_path, load_for_encoder, load_image, load_thumbnail,
+    IMAGE_EXTENSIONS, image_size, is_image_path, load_for_encoder, load_image, load_thumbnail,
     preprocess_vgg16)
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
@@ -63,10 +63,17 @@ def test_rgb_jpeg_loads_as_rgb_and_file_is_untouched(tmp_path):
 def test_exif_orientation_is_applied(tmp_path, orientation, size, top_left, bottom_right):
     path = tmp_path / "rotated.jpg"
     halves().save(path, quality=95, exif=exif_with_orientation(orientation))
+    assert image_size(path) == size  # header only, yet upright like the pixels
     for image in (load_image(path), load_thumbnail(path, 1000)):
         assert image.size == size
         assert close_to(image.getpixel((2, 2)), top_left)
         assert close_to(image.getpixel((size[0] - 3, size[1] - 3)), bottom_right)
+
+
+def test_image_size_of_an_unreadable_file_is_unknown(tmp_path):
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(b"\xff\xd8\xff")
+    assert image_size(path) is None and image_size(tmp_path / "missing.jpg") is None
 
 
 def test_damaged_exif_block_keeps_the_image_unrotated(tmp_path):

@@ -32,6 +32,8 @@ MIN_ENCODER_SIZE = 32
 VGG16_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
 _WHITE = (255, 255, 255)
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 _TRANSPARENT_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 
@@ -52,6 +54,18 @@ def load_thumbnail(path: str | os.PathLike, max_side: int) -> Image.Image:
     image = _decode(Path(path), draft_size=(max_side, max_side))
     image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
     return image
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """Upright (width, height) read from the header only, or None when the file is unreadable:
+    for details shown next to a photo, where a damaged file is already reported elsewhere."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            rotated = image.getexif().get(_EXIF_ORIENTATION) in _QUARTER_TURNS
+    except Exception:  # noqa: BLE001 - any unreadable header just means "size unknown"
+        return None
+    return (height, width) if rotated else (width, height)
 
 
 def load_for_encoder(path: str | os.PathLike, size: int = 224) -> np.ndarray:

@@ -6,9 +6,10 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QImageReader, QKeyEvent, QPixmap
+from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QVBoxLayout, QWidget
 
+from desktop_captioner.core.images import image_size
 from desktop_captioner.gui.models.image_list_model import (ERROR, STATUS_LABELS, ImageItem,
                                                            ImageListModel)
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
@@ -36,8 +37,8 @@ def _file_details(path: Path) -> str:
         size = path.stat().st_size
     except OSError:
         return "file missing"
-    dims = QImageReader(str(path)).size()  # reads the header only
-    pixels = f"{dims.width()} × {dims.height()} px, " if dims.isValid() else ""
+    dims = image_size(path)
+    pixels = f"{dims[0]} × {dims[1]} px, " if dims else ""
     return f"{pixels}{size / 1024:.0f} KB" if size >= 1024 else f"{pixels}{size} bytes"
 
 
