@@ -57,7 +57,9 @@ class Captioner:
         """Validate the model file, find the VGG16 weights, build encoder and decoder once.
 
         ``precision`` ("float32" | "bfloat16" | "auto") overrides the precision the model was
-        trained with: the two give features equal to cosine 0.999, so the decoder cannot tell.
+        trained with. The two give features within cosine 0.999, yet the decoder can tell: a
+        caption that was a near-tie may come out differently (5-8% of scenes with the stand-in
+        VGG16 weights; measured in ``benchmarks/README.md``).
         Weights other than the ones the model was trained with would give it features it has
         never seen, so they are refused rather than allowed to produce nonsense.
         """
