@@ -30,20 +30,15 @@ def _subset(captions: dict, count: int | None) -> dict:
 
 
 def train_ours(quick: bool) -> dict:
-    from our_captioner import synthetic_features
+    from our_captioner import flickr8k_training_data
 
-    from desktop_captioner.core.training import TrainingConfig, encode_captions, fit_decoder
-    from desktop_captioner.core.vocabulary import Vocabulary
+    from desktop_captioner.core.training import TrainingConfig, fit_decoder
 
     full_train = benchkit.flickr8k_captions("train")
     train_caps = _subset(full_train, QUICK_TRAIN_IMAGES if quick else None)
     val_caps = _subset(benchkit.flickr8k_captions("dev"), QUICK_VAL_IMAGES if quick else None)
     config = TrainingConfig(epochs=1)
-    vocab = Vocabulary.build((c for texts in train_caps.values() for c in texts),
-                             min_count=config.min_count, max_length=config.max_length)
-    features = synthetic_features([*train_caps, *val_caps])
-    train = encode_captions(vocab, train_caps, sorted(train_caps), features)
-    val = encode_captions(vocab, val_caps, sorted(val_caps), features)
+    vocab, train, val = flickr8k_training_data(train_caps, train_caps, val_caps, config)
     with tempfile.TemporaryDirectory() as checkpoints, benchkit.stopwatch() as wall:
         fit = fit_decoder(train, val, vocab, config, checkpoint_dir=Path(checkpoints))
     scale = len(full_train) / len(train_caps)

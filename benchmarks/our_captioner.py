@@ -37,6 +37,24 @@ def synthetic_features(names, seed: int = 0) -> dict[str, np.ndarray]:
             for name in sorted(names)}
 
 
+def flickr8k_training_data(vocab_captions: dict, train_captions: dict, val_captions: dict,
+                           config):
+    """(vocabulary, train data, val data): real Flickr8k captions paired with synthetic features.
+
+    ``vocab_captions`` decides the vocabulary (its size is the decoder's output width, hence its
+    cost), so a run trained on a subset can still have the full split's vocabulary.
+    """
+    from desktop_captioner.core.training import encode_captions
+    from desktop_captioner.core.vocabulary import Vocabulary
+
+    vocab = Vocabulary.build((c for texts in vocab_captions.values() for c in texts),
+                             min_count=config.min_count, max_length=config.max_length)
+    features = synthetic_features([*train_captions, *val_captions])
+    train = encode_captions(vocab, train_captions, sorted(train_captions), features)
+    val = encode_captions(vocab, val_captions, sorted(val_captions), features)
+    return vocab, train, val
+
+
 def flickr8k_sized_model(weights: Path, precision: str, image_size: int = 224) -> Path:
     """The cached model file (encoder settings: ``image_size``, ``precision``, ``weights``).
 
@@ -61,8 +79,7 @@ def _trained_model(weights: Path) -> Path:
     """The decoder, trained once per version of the code (its encoder settings are re-saved)."""
     from desktop_captioner.core.encoder import EncoderConfig
     from desktop_captioner.core.modelfile import save_model_file
-    from desktop_captioner.core.training import TrainingConfig, encode_captions, fit_decoder
-    from desktop_captioner.core.vocabulary import Vocabulary
+    from desktop_captioner.core.training import TrainingConfig, fit_decoder
     from desktop_captioner.core.weights import weights_md5
 
     out = benchkit.work_dir("models") / f"flickr8k_sized_{_code_version()}.dcmodel"
@@ -72,12 +89,7 @@ def _trained_model(weights: Path) -> Path:
     train_captions = dict(sorted(all_train.items())[:TRAIN_IMAGES])
     val_captions = benchkit.flickr8k_captions("dev")
     config = TrainingConfig(epochs=1)
-    # The vocabulary (output width, hence decoding cost) is the full training split's.
-    vocab = Vocabulary.build((c for texts in all_train.values() for c in texts),
-                             min_count=config.min_count, max_length=config.max_length)
-    features = synthetic_features([*train_captions, *val_captions])
-    train = encode_captions(vocab, train_captions, sorted(train_captions), features)
-    val = encode_captions(vocab, val_captions, sorted(val_captions), features)
+    vocab, train, val = flickr8k_training_data(all_train, train_captions, val_captions, config)
     print(f"   training the Flickr8k-sized decoder once ({vocab.size} words, 1 epoch)...")
     with tempfile.TemporaryDirectory() as checkpoints:
         fit = fit_decoder(train, val, vocab, config, checkpoint_dir=Path(checkpoints))

@@ -17,19 +17,21 @@ images is decoded together, and nothing retraces between calls.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from desktop_captioner.core.tf_runtime import keras, tf
 from keras import layers
 
 from desktop_captioner.core.errors import ModelFileError
+from desktop_captioner.core.settings_record import SettingsRecord
 from desktop_captioner.core.vocabulary import PAD
 
 FEATURE_DIM = 512  # VGG16 notop, average-pooled
 
 
 @dataclass(frozen=True)
-class DecoderConfig:
+class DecoderConfig(SettingsRecord):
     """Everything needed to rebuild the decoder's layers before loading its weights."""
 
     vocab_size: int
@@ -38,14 +40,11 @@ class DecoderConfig:
     hidden_dim: int = 512
     dropout: float = 0.3
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
     @classmethod
-    def from_dict(cls, data: dict) -> "DecoderConfig":
-        known = {f.name for f in fields(cls)}
+    def from_dict(cls, data: Mapping[str, Any]) -> "DecoderConfig":
+        """As ``SettingsRecord.from_dict``, but a missing required setting is a damaged file."""
         try:
-            return cls(**{key: data[key] for key in known if key in data})
+            return super().from_dict(data)
         except TypeError as exc:
             raise ModelFileError(f"The decoder settings are incomplete ({exc}).") from exc
 

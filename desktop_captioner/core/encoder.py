@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -23,6 +23,7 @@ from desktop_captioner.core.errors import ImageLoadError
 from desktop_captioner.core.images import load_for_encoder
 from desktop_captioner.core.precision import AUTO, PRECISIONS, resolve_precision
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
+from desktop_captioner.core.settings_record import SettingsRecord
 from desktop_captioner.core.weights import validate_weights_file, weights_md5
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ _DECODE_THREADS = 4
 
 
 @dataclass(frozen=True)
-class EncoderConfig:
+class EncoderConfig(SettingsRecord):
     """What produced a feature vector: the decoder must be fed features made the same way."""
 
     image_size: int = 224
@@ -66,14 +67,6 @@ class EncoderConfig:
         payload = json.dumps({**self.to_dict(), "weights_md5": weights_md5}, sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "EncoderConfig":
-        """Read a config written by ``to_dict``; unknown keys are ignored, bad values raise."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -30,6 +30,7 @@ from desktop_captioner.core.decoder import (DecoderConfig, build_decoder, compil
 from desktop_captioner.core.errors import CaptionerError, DatasetError
 from desktop_captioner.core.precision import resolve_precision
 from desktop_captioner.core.progress import CancelToken
+from desktop_captioner.core.settings_record import SettingsRecord
 from desktop_captioner.core.vocabulary import PAD, Vocabulary
 from desktop_captioner.core.tf_runtime import keras, tf
 
@@ -37,7 +38,7 @@ CHECKPOINT_NAME = "checkpoint.npz"
 
 
 @dataclass
-class TrainingConfig:
+class TrainingConfig(SettingsRecord):
     """Everything that decides the trained weights (recorded in the model file)."""
 
     epochs: int = 30
@@ -52,15 +53,6 @@ class TrainingConfig:
     min_count: int = 5
     max_length: int = 32
     precision: str = "auto"  # decoder compute: "float32" | "bfloat16" | "auto" (bf16 if native)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> "TrainingConfig":
-        """Unknown keys are ignored and missing ones take defaults, so older files still load."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
 
     def decoder_config(self, vocab_size: int, feature_dim: int) -> DecoderConfig:
         return DecoderConfig(vocab_size=vocab_size, feature_dim=feature_dim,
