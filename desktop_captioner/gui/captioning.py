@@ -28,6 +28,10 @@ class CaptioningController(QObject):
         self.model_info: ModelInfo | None = None
         self.loading_model = ""
         self._pending: dict[str, str] = {}  # path -> status before the job, until its result
+        # From start() until the worker reports the job finished or failed. Not derived from
+        # _pending: that empties with the last result, before the job's end is reported, and a
+        # new job started in between would have its items reset by the old job's end.
+        self._job_running = False
         self._total = self._failed = 0
         self._after_load: tuple[list[Path], int] | None = None  # a job asked for while loading
         worker = self.service.worker
@@ -42,7 +46,7 @@ class CaptioningController(QObject):
 
     @property
     def busy(self) -> bool:
-        return bool(self._pending)
+        return self._job_running
 
     def load_model(self, model_path: Path, weights_path: Path) -> None:
         self.service.load_model(model_path, weights_path)
@@ -64,6 +68,7 @@ class CaptioningController(QObject):
         paths = [self.model.item(row).path for row in rows]
         self._pending = {str(path): self.model.item(row).status for path, row in zip(paths, rows)}
         self._total, self._failed = len(paths), 0
+        self._job_running = True
         for path in paths:
             self.model.set_status(path, QUEUED)
         self.status.start_progress(len(paths))
@@ -135,6 +140,7 @@ class CaptioningController(QObject):
         """Put the items the job did not reach back in their old state; returns how many."""
         left = len(self._pending)
         pending, self._pending = self._pending, {}
+        self._job_running = False
         for path, previous in pending.items():
             self.model.set_status(Path(path), previous)
         self.status.hide_progress()
