@@ -3,7 +3,9 @@
 TensorFlow's C++ start-up writes INFO lines (oneDNN notice, CUDA probing, "All log messages
 before absl::InitializeLog()") straight to file descriptor 2 before its logging is configured,
 so ``TF_CPP_MIN_LOG_LEVEL`` cannot silence them. They mean nothing to a user captioning photos,
-so while TensorFlow loads and probes its devices, fd 2 points at the app's log file. Every core
+so while TensorFlow loads and probes its devices, fd 2 points at the app's log file. The import
+itself goes through :func:`~desktop_captioner.core.tf_preload.gil_friendly_import`, so a GUI
+worker thread can load TensorFlow without freezing the window. Every core
 module that computes with TensorFlow imports ``tf``/``keras`` from here, so the CLI, the GUI
 worker threads and the self-test all get the same quiet start.
 """
@@ -16,6 +18,7 @@ import sys
 from typing import Iterator
 
 from desktop_captioner.core.applog import log_file
+from desktop_captioner.core.tf_preload import gil_friendly_import
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -38,7 +41,7 @@ def _fd2_to_log() -> Iterator[None]:
             os.close(saved)
 
 
-with _fd2_to_log():
+with _fd2_to_log(), gil_friendly_import():
     import tensorflow as tf  # noqa: E402
     import keras  # noqa: E402
 
