@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import zipfile
@@ -108,3 +109,63 @@ def test_loaded_model_is_independent_of_the_file(trained_model, tmp_path):
     copy.unlink()
     assert loaded.vocab.size == loaded.decoder_config.vocab_size
     assert loaded.encoder_config.image_size == 64 and len(loaded.weights_md5) == 32
+
+
+def _without_calibration(model: Path, out: Path) -> Path:
+    """The same model as a file written before precision calibration existed."""
+    with zipfile.ZipFile(model) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    del members[modelfile.CALIBRATION_MEMBER]
+    manifest = json.loads(members[modelfile.MANIFEST_MEMBER])
+    del manifest["members"][modelfile.CALIBRATION_MEMBER]
+    members[modelfile.MANIFEST_MEMBER] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    return out
+
+
+def test_trained_models_carry_a_calibration_and_default_to_auto(captioner, trained_model):
+    from desktop_captioner.core.calibration import CALIBRATION_IMAGES
+    from desktop_captioner.core.precision import resolve_precision
+
+    calibration = modelfile.load_model_file(trained_model).calibration
+    assert calibration is not None and calibration.images == CALIBRATION_IMAGES
+    assert captioner.encoder.config.precision == resolve_precision("auto")
+
+
+def test_models_without_a_calibration_keep_their_trained_precision(trained_model, weights_file,
+                                                                   tmp_path, caplog):
+    from desktop_captioner.core.captioner import Captioner
+
+    old = _without_calibration(trained_model, tmp_path / "old.dcmodel")
+    trained = modelfile.read_manifest(old)["encoder"]["precision"]
+    assert modelfile.load_model_file(old).calibration is None
+    assert Captioner.load(old, weights=weights_file).encoder.config.precision == trained
+    other = "bfloat16" if trained == "float32" else "float32"
+    with caplog.at_level("WARNING"):
+        forced = Captioner.load(old, weights=weights_file, precision=other)
+    assert forced.encoder.config.precision == other
+    assert "no precision calibration" in caplog.text
+
+
+def test_a_calibration_that_does_not_fit_the_decoder_is_refused(trained_model, tmp_path):
+    import numpy as np
+
+    from desktop_captioner.core.calibration import PrecisionCalibration
+
+    rows = np.arange(28, dtype=np.float32).reshape(4, 7)  # 7 features; the decoder takes 512
+    wrong = PrecisionCalibration.from_features({"float32": rows, "bfloat16": rows})
+    with zipfile.ZipFile(trained_model) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    members[modelfile.CALIBRATION_MEMBER] = wrong.to_bytes()
+    manifest = json.loads(members[modelfile.MANIFEST_MEMBER])
+    digest = hashlib.sha256(members[modelfile.CALIBRATION_MEMBER]).hexdigest()
+    manifest["members"][modelfile.CALIBRATION_MEMBER] = digest
+    members[modelfile.MANIFEST_MEMBER] = json.dumps(manifest).encode()
+    bad = tmp_path / "bad.dcmodel"
+    with zipfile.ZipFile(bad, "w") as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    with pytest.raises(ModelFileError, match="calibration does not fit"):
+        modelfile.load_model_file(bad)

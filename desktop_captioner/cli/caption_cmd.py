@@ -69,7 +69,7 @@ def _caption_all(args: argparse.Namespace, work: _Work, progress: TerminalProgre
     captioned = iter(())
     if work.to_caption:
         captioner = Captioner.load(args.model, weights=args.weights, download_weights=True,
-                                   progress=progress)
+                                   precision=args.precision, progress=progress)
         captioned = captioner.caption(work.to_caption, batch_size=args.batch_size,
                                       beam_width=args.beam_width, progress=progress)
     results = []
@@ -121,6 +121,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """``--precision`` for commands that caption with a trained model."""
+    parser.add_argument(
+        "--precision", choices=("auto", "float32", "bfloat16"), default=None,
+        help="encoder number format (default: auto, i.e. bfloat16 where the CPU has it, for "
+             "models with a precision calibration; otherwise the model's own)")
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser("caption", help="caption images and folders with a model")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
@@ -136,4 +144,5 @@ def register(subparsers) -> None:
                         help="skip images that already have a .txt sidecar")
     parser.add_argument("--beam-width", type=positive_int, default=3, metavar="K")
     parser.add_argument("--batch-size", type=positive_int, default=16, metavar="N")
+    add_precision_argument(parser)
     parser.set_defaults(func=run)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from desktop_captioner.cli.caption_cmd import positive_int
+from desktop_captioner.cli.caption_cmd import add_precision_argument, positive_int
 from desktop_captioner.cli.terminal import TerminalProgress
 
 BLEU_KEYS = ("bleu1", "bleu2", "bleu3", "bleu4")
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = evaluate_model(args.model, args.dataset, split=args.split,
                                 beam_width=args.beam_width, weights=args.weights,
-                                progress=progress)
+                                precision=args.precision, progress=progress)
     finally:
         progress.close()
     if args.json:
@@ -49,5 +49,6 @@ def register(subparsers) -> None:
     parser.add_argument("--split", choices=("train", "val", "test"), default="test")
     parser.add_argument("--beam-width", type=positive_int, default=3, metavar="K")
     parser.add_argument("--weights", type=Path, help="VGG16 notop weights file (.h5)")
+    add_precision_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)

@@ -19,6 +19,7 @@ from desktop_captioner.core.decoder import StepDecoder
 from desktop_captioner.core.encoder import Encoder, FeatureResult
 from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.modelfile import LoadedModel, load_model_file
+from desktop_captioner.core.precision import AUTO
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 from desktop_captioner.core.results import STATUS_OK, CaptionResult
 from desktop_captioner.core.search import beam_search
@@ -45,6 +46,12 @@ class Captioner:
         self.model = model
         self.encoder = encoder
         self._steps = StepDecoder(model.decoder)
+        self._trained_precision: str = model.encoder_config.precision
+        if (encoder.config.precision != self._trained_precision
+                and model.calibration is None):
+            log.warning("%s has no precision calibration; captioning it in %s rather than the "
+                        "%s it was trained with may change some captions", model.path.name,
+                        encoder.config.precision, self._trained_precision)
         self.model_info: dict = model.manifest
         self.vocab_size: int = model.vocab.size
         self.name: str = model.path.stem
@@ -56,10 +63,11 @@ class Captioner:
              cancel: CancelToken | None = None) -> "Captioner":
         """Validate the model file, find the VGG16 weights, build encoder and decoder once.
 
-        ``precision`` ("float32" | "bfloat16" | "auto") overrides the precision the model was
-        trained with. The two give features within cosine 0.999, yet the decoder can tell: a
-        caption that was a near-tie may come out differently (5-8% of scenes with the stand-in
-        VGG16 weights; measured in ``benchmarks/README.md``).
+        ``precision`` ("float32" | "bfloat16" | "auto") is the encoder's number format. The
+        default is "auto" (bfloat16 where the CPU computes it natively) for models that carry a
+        precision calibration, which maps features from the other format onto the one the
+        decoder was trained with (``core/calibration.py``); older models without one keep the
+        precision they were trained with unless asked otherwise.
         Weights other than the ones the model was trained with would give it features it has
         never seen, so they are refused rather than allowed to produce nonsense.
         """
@@ -68,10 +76,9 @@ class Captioner:
             cancel.raise_if_cancelled()
         weights_path = resolve_weights(weights, download=download_weights, progress=progress,
                                        cancel=cancel)
-        config = model.encoder_config
-        if precision is not None:
-            config = replace(config, precision=precision)
-        encoder = Encoder(weights_path, config)
+        if precision is None:
+            precision = AUTO if model.calibration is not None else model.encoder_config.precision
+        encoder = Encoder(weights_path, replace(model.encoder_config, precision=precision))
         if model.weights_md5 and encoder.weights_md5 != model.weights_md5:
             raise WeightsError(
                 f"{weights_path} is not the VGG16 weights file {model.path.name} was trained with "
@@ -101,11 +108,19 @@ class Captioner:
                 if progress is not None:
                     progress(meter.progress(done))
 
+    def _as_trained(self, features: np.ndarray) -> np.ndarray:
+        """Features as the precision the decoder was trained with would have made them."""
+        if self.model.calibration is None:
+            return features
+        return self.model.calibration.adapt(features, self.encoder.config.precision,
+                                            self._trained_precision)
+
     def _decode(self, batch: Sequence[FeatureResult], beam_width: int) -> list[CaptionResult]:
         readable = [item for item in batch if item.ok]
-        captions = iter(captions_from_features(
-            self._steps, self.model.vocab, np.stack([item.features for item in readable])
-            if readable else np.zeros((0, 0), np.float32), beam_width))
+        features = (self._as_trained(np.stack([item.features for item in readable]))
+                    if readable else np.zeros((0, 0), np.float32))
+        captions = iter(captions_from_features(self._steps, self.model.vocab, features,
+                                               beam_width))
         results = []
         for item in batch:
             if item.ok:

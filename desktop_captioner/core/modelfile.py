@@ -2,7 +2,10 @@
 
 A zip holding ``manifest.json`` (format name and version, decoder hyper-parameters, training and
 encoder configs, provenance, metrics, and the sha256 of every other member), the decoder weights
-(``decoder.weights.h5`` from Keras ``save_weights``) and the vocabulary (``vocabulary.json``).
+(``decoder.weights.h5`` from Keras ``save_weights``), the vocabulary (``vocabulary.json``) and,
+optionally, the precision calibration (``precision_calibration.npz``, plain arrays; see
+``core/calibration.py``). Files without it are still read: they caption in the precision they
+were trained with.
 
 Loading a file executes nothing from it: no pickle and no Keras model-config deserialisation. The
 architecture is rebuilt from ``DecoderConfig`` by our own code and only the weights are read, so a
@@ -37,6 +40,7 @@ MODEL_SUFFIX = ".dcmodel"
 MANIFEST_MEMBER = "manifest.json"
 WEIGHTS_MEMBER = "decoder.weights.h5"
 VOCABULARY_MEMBER = "vocabulary.json"
+CALIBRATION_MEMBER = "precision_calibration.npz"
 REQUIRED_MEMBERS = (WEIGHTS_MEMBER, VOCABULARY_MEMBER)
 REQUIRED_SECTIONS = ("members", "decoder", "training", "encoder", "provenance", "metrics")
 
@@ -57,6 +61,7 @@ class LoadedModel:
     decoder_config: Any  # core.decoder.DecoderConfig
     encoder_config: Any  # core.encoder.EncoderConfig
     decoder: Any  # keras.Model built by core.decoder.build_decoder
+    calibration: Any = None  # core.calibration.PrecisionCalibration, when the file has one
 
     @property
     def weights_md5(self) -> str:
@@ -160,6 +165,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 def load_model_file(path: str | Path) -> LoadedModel:
     """Validate ``path`` and rebuild its decoder from ``DecoderConfig`` plus the saved weights."""
+    from desktop_captioner.core.calibration import PrecisionCalibration
     from desktop_captioner.core.decoder import DecoderConfig, build_decoder
     from desktop_captioner.core.encoder import EncoderConfig
     from desktop_captioner.core.vocabulary import Vocabulary
@@ -174,6 +180,14 @@ def load_model_file(path: str | Path) -> LoadedModel:
             {k: v for k, v in manifest["encoder"].items() if k != "weights_md5"})
     except (KeyError, TypeError, ValueError) as exc:
         raise _damaged(path, f"its settings cannot be read: {exc}") from exc
+    calibration = None
+    if CALIBRATION_MEMBER in members:
+        try:
+            calibration = PrecisionCalibration.from_bytes(members[CALIBRATION_MEMBER])
+        except ValueError as exc:
+            raise _damaged(path, str(exc)) from exc
+        if calibration.mean["float32"].shape != (decoder_config.feature_dim,):
+            raise _damaged(path, "its precision calibration does not fit its decoder")
     decoder = build_decoder(decoder_config)
     with tempfile.TemporaryDirectory(prefix="dcmodel-") as tmp:
         weights_path = Path(tmp) / WEIGHTS_MEMBER
@@ -183,7 +197,7 @@ def load_model_file(path: str | Path) -> LoadedModel:
         except (ValueError, KeyError, OSError) as exc:
             raise _damaged(path, "its decoder weights do not fit its decoder settings") from exc
     return LoadedModel(path=path, manifest=manifest, vocab=vocab, decoder_config=decoder_config,
-                       encoder_config=encoder_config, decoder=decoder)
+                       encoder_config=encoder_config, decoder=decoder, calibration=calibration)
 
 
 def library_versions() -> dict[str, str]:
@@ -197,15 +211,19 @@ def library_versions() -> dict[str, str]:
 
 def save_model_file(out_path: str | Path, *, decoder: Any, vocab: Any, decoder_config: Any,
                     training: dict[str, Any], encoder: dict[str, Any],
-                    provenance: dict[str, Any], metrics: dict[str, Any]) -> Path:
+                    provenance: dict[str, Any], metrics: dict[str, Any],
+                    calibration: Any = None) -> Path:
     """Write a complete model file atomically; ``encoder`` is ``EncoderConfig.to_dict()`` plus
-    ``weights_md5``. The creation date and library versions are added to ``provenance``."""
+    ``weights_md5``. The creation date and library versions are added to ``provenance``;
+    ``calibration`` is a ``PrecisionCalibration`` or None."""
     out_path = Path(out_path)
     with tempfile.TemporaryDirectory(prefix="dcmodel-") as tmp:
         weights_path = Path(tmp) / WEIGHTS_MEMBER
         decoder.save_weights(weights_path)
         vocabulary = json.dumps(vocab.to_dict(), ensure_ascii=False).encode("utf-8")
         members = {WEIGHTS_MEMBER: weights_path.read_bytes(), VOCABULARY_MEMBER: vocabulary}
+    if calibration is not None:
+        members[CALIBRATION_MEMBER] = calibration.to_bytes()
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,

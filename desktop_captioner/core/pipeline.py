@@ -13,13 +13,14 @@ import hashlib
 import json
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from desktop_captioner.core import paths as app_paths
+from desktop_captioner.core.calibration import CALIBRATION_IMAGES, PrecisionCalibration
 from desktop_captioner.core.captioner import Captioner, captions_from_features
 from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.decoder import StepDecoder
@@ -28,6 +29,7 @@ from desktop_captioner.core.errors import DatasetError
 from desktop_captioner.core.evaluation import bleu_scores
 from desktop_captioner.core.feature_cache import cached_features
 from desktop_captioner.core.modelfile import save_model_file
+from desktop_captioner.core.precision import PRECISIONS
 from desktop_captioner.core.progress import CancelToken, Progress, RateMeter
 from desktop_captioner.core.training import TrainingConfig, encode_captions, fit_decoder
 from desktop_captioner.core.vocabulary import Vocabulary, tokenize
@@ -120,6 +122,7 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
                                   f"left out, e.g. {first_error}"))
         log.warning("unreadable dataset images, first %s: %s", first_path, first_error)
     splits = {split: _usable_split(dataset, split, features) for split in ("train", "val", "test")}
+    calibration = _calibrate(encoder, dataset, splits["train"], features, emit, cancel)
 
     emit(StepEvent("vocabulary", "Counting the words of the training captions."))
     vocab = Vocabulary.build((text for name in splits["train"] for text in dataset.captions[name]),
@@ -156,10 +159,33 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
     save_model_file(out_path, decoder=fit.model, vocab=vocab, decoder_config=fit.decoder_config,
                     training=config.to_dict(),
                     encoder={**encoder.config.to_dict(), "weights_md5": encoder.weights_md5},
-                    provenance=provenance, metrics=metrics)
+                    provenance=provenance, metrics=metrics, calibration=calibration)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     emit(StepEvent("save", f"Saved {out_path}."))
     return out_path
+
+
+def _calibrate(encoder: Encoder, dataset: Dataset, train_names: Sequence[str],
+               features: dict[str, np.ndarray], emit: ReportCallback,
+               cancel: CancelToken | None) -> PrecisionCalibration | None:
+    """Encode a few training images in the other precision too, so the model can later caption
+    in either one (``core/calibration.py``). Not cached: it is a one-off of a few seconds."""
+    trained = encoder.config.precision
+    other = next(precision for precision in PRECISIONS if precision != trained)
+    paths = {dataset.image_path(name): name for name in train_names[:CALIBRATION_IMAGES]}
+    emit(StepEvent("extract", f"Calibrating {other} against {trained} on {len(paths)} "
+                              f"training images."))
+    other_encoder = Encoder(encoder.weights_path, replace(encoder.config, precision=other))
+    rows = {trained: [], other: []}
+    for result in other_encoder.extract(list(paths), batch_size=FEATURE_BATCH_SIZE,
+                                        progress=_as_phase(emit, "extract"), cancel=cancel):
+        if result.ok:
+            rows[trained].append(features[paths[result.path]])
+            rows[other].append(result.features)
+    if len(rows[trained]) < 2:
+        log.warning("no precision calibration: fewer than two readable training images")
+        return None
+    return PrecisionCalibration.from_features({p: np.stack(r) for p, r in rows.items()})
 
 
 def _dataset_message(dataset: Dataset) -> str:
@@ -194,6 +220,7 @@ def _evaluate_features(steps: StepDecoder, vocab: Vocabulary, dataset: Dataset,
 
 def evaluate_model(model_file: str | Path, dataset_dir: str | Path, split: str = "test",
                    beam_width: int = 3, weights: str | Path | None = None,
+                   precision: str | None = None,
                    progress: Callable[[Progress], None] | None = None,
                    cancel: CancelToken | None = None) -> dict[str, Any]:
     """BLEU-1..4 of a saved model on one split of a dataset, plus image counts."""
@@ -202,7 +229,7 @@ def evaluate_model(model_file: str | Path, dataset_dir: str | Path, split: str =
     if not names:
         raise DatasetError(f"{dataset.root} has no images in its {split} split.")
     captioner = Captioner.load(model_file, weights=weights, download_weights=True,
-                               progress=progress, cancel=cancel)
+                               precision=precision, progress=progress, cancel=cancel)
     by_path = {dataset.image_path(name): name for name in names}
     scored, hypotheses, failed = [], [], 0
     for result in captioner.caption(list(by_path), beam_width=beam_width,
@@ -217,6 +244,7 @@ def evaluate_model(model_file: str | Path, dataset_dir: str | Path, split: str =
                            f"could be read.")
     report: dict[str, Any] = {"model": str(model_file), "dataset": str(dataset.root),
                               "split": split, "images": len(scored), "failed": failed,
-                              "beam_width": beam_width}
+                              "beam_width": beam_width,
+                              "precision": captioner.encoder.config.precision}
     report.update(_score(hypotheses, _references(dataset, scored)))
     return report

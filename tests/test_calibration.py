@@ -1,0 +1,85 @@
+"""The precision calibration's arithmetic and its storage (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop_captioner.core.calibration import PrecisionCalibration
+
+
+RNG = np.random.default_rng(0)
+BIAS, SCALE = RNG.normal(0, 0.05, 8), RNG.uniform(0.95, 1.05, 8)  # the same for every image
+
+
+def _pair(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Features of 64 images "in float32", and the same images "in bf16": per-dimension
+    rescaled and shifted, as a fixed rounding of the network's weights would."""
+    fp32 = np.random.default_rng(seed).gamma(2.0, 1.0, size=(64, 8)).astype(np.float32)
+    return fp32, (fp32 * SCALE + BIAS).astype(np.float32)
+
+
+def test_a_bias_and_scale_the_same_for_every_image_is_undone_exactly():
+    calibration = PrecisionCalibration.from_features(dict(zip(("float32", "bfloat16"),
+                                                              _pair(seed=0))))
+    fresh_fp32, fresh_bf16 = _pair(seed=1)  # images the calibration never saw
+    mapped = calibration.adapt(fresh_bf16, "bfloat16", "float32")
+    assert np.abs(fresh_bf16 - fresh_fp32).max() > 0.01  # there was something to undo
+    assert np.abs(mapped - fresh_fp32).max() < 1e-4
+    back = calibration.adapt(mapped, "float32", "bfloat16")
+    assert np.abs(back - fresh_bf16).max() < 1e-4
+
+
+def test_the_same_precision_passes_through_untouched():
+    fp32, bf16 = _pair()
+    calibration = PrecisionCalibration.from_features({"float32": fp32, "bfloat16": bf16})
+    assert calibration.adapt(bf16, "bfloat16", "bfloat16") is bf16
+
+
+def test_dead_and_nearly_dead_dimensions_are_not_blown_up():
+    fp32 = np.zeros((4, 3), np.float32)
+    fp32[:, 0] = [1, 2, 3, 4]
+    fp32[0, 1] = 1e-3  # almost always zero: its spread ratio means nothing
+    bf16 = fp32.copy()
+    bf16[0, 1] = 1e-6
+    calibration = PrecisionCalibration.from_features({"float32": fp32, "bfloat16": bf16})
+    mapped = calibration.adapt(np.array([[5.0, 1.0, 0.0]], np.float32), "bfloat16", "float32")
+    assert np.isfinite(mapped).all()
+    assert mapped[0, 0] == pytest.approx(5.0)
+    assert mapped[0, 1] < 2.5  # scale clipped to at most 2x, not the raw ratio of ~1000
+    assert mapped[0, 2] == 0.0
+
+
+def test_round_trip_through_bytes_without_pickle():
+    fp32, bf16 = _pair()
+    calibration = PrecisionCalibration.from_features({"float32": fp32, "bfloat16": bf16})
+    again = PrecisionCalibration.from_bytes(calibration.to_bytes())
+    assert again.images == 64
+    for precision in ("float32", "bfloat16"):
+        assert np.array_equal(again.mean[precision], calibration.mean[precision])
+        assert np.array_equal(again.std[precision], calibration.std[precision])
+
+
+@pytest.mark.parametrize("data", [b"not an npz", b""])
+def test_unreadable_bytes_are_a_clear_error(data):
+    with pytest.raises(ValueError, match="precision calibration"):
+        PrecisionCalibration.from_bytes(data)
+
+
+def test_arrays_that_need_pickle_are_refused():
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, images=np.array(3), float32_mean=np.array([object()], dtype=object))
+    with pytest.raises(ValueError, match="precision calibration"):
+        PrecisionCalibration.from_bytes(buffer.getvalue())
+
+
+@pytest.mark.parametrize("features", [
+    {"float32": np.ones((4, 3))},
+    {"float32": np.ones((4, 3)), "bfloat16": np.ones((4, 2))},
+    {"float32": np.ones((1, 3)), "bfloat16": np.ones((1, 3))},
+])
+def test_features_that_cannot_calibrate_are_refused(features):
+    with pytest.raises(ValueError, match="Calibration needs"):
+        PrecisionCalibration.from_features(features)
