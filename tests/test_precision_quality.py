@@ -109,8 +109,7 @@ def test_calibrated_bf16_and_float32_captions_agree_on_unseen_scenes(full_size_r
 def test_model_file_records_the_precision_and_the_cache_is_keyed_by_it(trained_run):
     encoder = read_manifest(trained_run.model)["encoder"]
     assert encoder["precision"] in PRECISIONS  # concrete: "auto" would mean different features
-    assert Captioner.load(trained_run.model, weights=trained_run.weights
-                          ).encoder.config.precision == encoder["precision"]
+    assert load_model_file(trained_run.model).encoder_config.precision == encoder["precision"]
     keys = {precision: EncoderConfig(image_size=SIZE, precision=precision).key(
         encoder["weights_md5"]) for precision in PRECISIONS}
     assert keys["float32"] != keys["bfloat16"]
