@@ -8,6 +8,7 @@ benchmarks/bench_gui.py; these tests pin the three mechanisms that make it short
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -44,8 +45,7 @@ PROBE = textwrap.dedent("""
 def probe(tmp_path_factory) -> dict:
     home = tmp_path_factory.mktemp("home")
     completed = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                               timeout=300, env={**__import__("os").environ,
-                                                 "DESKTOP_CAPTIONER_HOME": str(home)})
+                               timeout=300, env={**os.environ, "DESKTOP_CAPTIONER_HOME": str(home)})
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
 

@@ -46,12 +46,11 @@ class Captioner:
         self.model = model
         self.encoder = encoder
         self._steps = StepDecoder(model.decoder)
-        self._trained_precision: str = model.encoder_config.precision
-        if (encoder.config.precision != self._trained_precision
-                and model.calibration is None):
+        trained = model.encoder_config.precision
+        if encoder.config.precision != trained and model.calibration is None:
             log.warning("%s has no precision calibration; captioning it in %s rather than the "
                         "%s it was trained with may change some captions", model.path.name,
-                        encoder.config.precision, self._trained_precision)
+                        encoder.config.precision, trained)
         self.model_info: dict = model.manifest
         self.vocab_size: int = model.vocab.size
         self.name: str = model.path.stem
@@ -113,7 +112,7 @@ class Captioner:
         if self.model.calibration is None:
             return features
         return self.model.calibration.adapt(features, self.encoder.config.precision,
-                                            self._trained_precision)
+                                            self.model.encoder_config.precision)
 
     def _decode(self, batch: Sequence[FeatureResult], beam_width: int) -> list[CaptionResult]:
         readable = [item for item in batch if item.ok]
