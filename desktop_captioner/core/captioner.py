@@ -55,6 +55,11 @@ class Captioner:
         self.vocab_size: int = model.vocab.size
         self.name: str = model.path.stem
 
+    @property
+    def precision(self) -> str:
+        """The encoder's concrete number format ("float32" or "bfloat16")."""
+        return self.encoder.config.precision
+
     @classmethod
     def load(cls, model_file: str | Path, weights: str | Path | None = None,
              precision: str | None = None, download_weights: bool = False,

@@ -48,8 +48,8 @@ class CaptioningController(QObject):
     def busy(self) -> bool:
         return self._job_running
 
-    def load_model(self, model_path: Path, weights_path: Path) -> None:
-        self.service.load_model(model_path, weights_path)
+    def load_model(self, model_path: Path, weights_path: Path, precision: str | None = None) -> None:
+        self.service.load_model(model_path, weights_path, precision)
 
     def start(self, rows: list[int], beam_width: int) -> None:
         if self.busy:
@@ -93,7 +93,8 @@ class CaptioningController(QObject):
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.loading_model, self.model_info = "", info
         vocab = f", {info.vocab_size:,} words" if info.vocab_size else ""
-        self.status.set_model_state(f"Model: {info.name}{vocab}", str(info.path))
+        self.status.set_model_state(f"Model: {info.name}{vocab}, {info.precision}",
+                                    f"{info.path}\nEncoder precision: {info.precision}")
         self.model_loaded.emit(info)
         self.changed.emit()
         if self._after_load is not None:

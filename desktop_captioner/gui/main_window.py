@@ -22,6 +22,7 @@ from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_w
 from desktop_captioner.gui.models.image_list_model import CAPTIONING, NEW, QUEUED, ImageListModel
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.training import TrainingDialog
+from desktop_captioner.gui.widgets.caption_options_menu import BeamWidthMenu, PrecisionMenu
 from desktop_captioner.gui.widgets.empty_state import EmptyStateWidget
 from desktop_captioner.gui.widgets.image_list_view import ImageListView
 from desktop_captioner.gui.widgets.preview_pane import PreviewPane
@@ -141,6 +142,11 @@ class MainWindow(QMainWindow):
         caption_menu = bar.addMenu("&Caption")
         caption_menu.addActions([self.caption_all_action, self.caption_selected_action,
                                  self.stop_action])
+        caption_menu.addSeparator()
+        self.precision_menu = PrecisionMenu(self.settings.caption_precision, self)
+        self.beam_width_menu = BeamWidthMenu(self.settings.beam_width, self)
+        caption_menu.addMenu(self.precision_menu)
+        caption_menu.addMenu(self.beam_width_menu)
         model_menu = bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
         self.recent_menu = model_menu.addMenu("Open &Recent")
@@ -161,6 +167,8 @@ class MainWindow(QMainWindow):
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.captioning.changed.connect(self._update_actions)
         self.captioning.model_loaded.connect(self._on_model_loaded)
+        self.precision_menu.chosen.connect(self.set_caption_precision)
+        self.beam_width_menu.chosen.connect(self.set_beam_width)
         empty = self.empty_state
         empty.add_images.connect(self.choose_images)
         empty.add_folder.connect(self.choose_folder)
@@ -287,7 +295,8 @@ class MainWindow(QMainWindow):
         if weights_path is None:
             self.status.set_model_state("No model loaded", "The VGG16 weights are missing.")
             return
-        self.captioning.load_model(model_path, weights_path)
+        self.captioning.load_model(model_path, weights_path,
+                                   self.settings.caption_precision or None)
 
     def _find_weights(self) -> Path | None:
         explicit = self.weights_override or self.settings.weights_path or None
@@ -326,6 +335,23 @@ class MainWindow(QMainWindow):
             action.setToolTip(recent)
             action.triggered.connect(lambda _=False, p=recent: self.load_model(Path(p)))
         self.recent_menu.setEnabled(bool(self.settings.recent_models))
+
+    @Slot(str)
+    def set_caption_precision(self, precision: str) -> None:
+        """Remember the choice and reload the current model with it (the encoder is built for
+        one precision). The menu is disabled while captioning, so no job is cut short."""
+        self.settings.caption_precision = precision
+        self.save_settings()
+        current = self.captioning.loading_model or (
+            self.captioning.model_info and self.captioning.model_info.path)
+        if current:
+            self.load_model(Path(current))
+
+    @Slot(int)
+    def set_beam_width(self, width: int) -> None:
+        """Used from the next captioning job on."""
+        self.settings.beam_width = width
+        self.save_settings()
 
     @Slot()
     def show_model_info(self) -> None:
@@ -392,6 +418,7 @@ class MainWindow(QMainWindow):
         self.remove_action.setEnabled(has_selection)
         self.clear_action.setEnabled(has_rows and not busy)
         self.open_model_action.setEnabled(not busy)
+        self.precision_menu.setEnabled(not busy)
         model_info = self.captioning.model_info
         self.model_info_action.setEnabled(model_info is not None)
         self.empty_state.set_model_loaded(model_info is not None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write_text
+from desktop_captioner.core.precision import PRECISIONS
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Settings:
     last_model: str = ""
     weights_path: str = ""
     beam_width: int = 3
+    caption_precision: str = ""  # "" = the Captioner's automatic choice, or a PRECISIONS entry
     recent_models: list[str] = field(default_factory=list)
     last_image_folder: str = ""
     last_export_folder: str = ""
@@ -65,6 +67,8 @@ def _checked(data: object, path: Path) -> Settings:
         values[spec.name] = value
     settings = Settings(**values)
     settings.beam_width = min(max(settings.beam_width, 1), 10)
+    if settings.caption_precision not in PRECISIONS:
+        settings.caption_precision = ""
     return settings
 
 

@@ -43,13 +43,15 @@ class FakeCaptioner:
 
     name = "fake-model"
     vocab_size = 42
-    model_info = {"metrics": {"bleu1": 0.9, "bleu4": 0.5}, "encoder": {"image_size": 64},
+    precision = "float32"
+    model_info = {"metrics": {"bleu1": 0.9, "bleu4": 0.5}, "encoder": {"image_size": 64, "precision": "float32"},
                   "provenance": {"dataset_root": "/data/scenes", "layout": "flickr8k",
                                  "created": "2026-01-01T00:00:00+00:00"}}
 
     def __init__(self, gate: threading.Semaphore | None = None) -> None:
         self.gate = gate
         self.beam_widths: list[int] = []
+        self.requested_precisions: list[str | None] = []  # one per load, None = automatic
 
     def caption(self, paths, batch_size=16, beam_width=3, progress=None, cancel=None):
         self.beam_widths.append(beam_width)
@@ -100,7 +102,11 @@ def make_window(qtbot, tmp_path, message_boxes):
              weights: Path | None = None, show: bool = True):
         if load_captioner is FakeCaptioner:
             fake = captioner or FakeCaptioner()
-            load_captioner = lambda model_file, weights, cancel: fake  # noqa: E731
+
+            def load_captioner(model_file, weights, precision, cancel):
+                fake.requested_precisions.append(precision)
+                fake.precision = precision or "float32"
+                return fake
         window = MainWindow(weights_override=weights or stand_in_weights,
                             load_captioner=load_captioner, batch_size=batch_size)
         qtbot.addWidget(window)

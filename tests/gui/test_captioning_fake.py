@@ -22,7 +22,7 @@ def _six_photos(tmp_path):
 def test_caption_all_marks_statuses_and_fills_captions(qtbot, make_window, photos):
     window = make_window()
     wait_for_model(qtbot, window)
-    assert window.status.model_label.text() == "Model: fake-model, 42 words"
+    assert window.status.model_label.text() == "Model: fake-model, 42 words, float32"
     add_and_wait(qtbot, window, [photos], rows=3)
 
     window.caption_all_action.trigger()
@@ -106,7 +106,7 @@ def test_caption_without_a_model_explains_what_to_do(qtbot, make_window, photos,
 def test_a_model_that_fails_to_load_is_reported(qtbot, make_window, message_boxes):
     from desktop_captioner.core.errors import ModelFileError
 
-    def refuse(model_file, weights, cancel):
+    def refuse(model_file, weights, precision, cancel):
         raise ModelFileError(f"{model_file.name} is not a caption model file.")
 
     window = make_window(load_captioner=refuse)
@@ -145,7 +145,7 @@ def test_the_worker_keeps_one_python_thread_state_across_jobs(qtbot, make_window
             states.append(_python_thread_state_id())
             yield from super().caption(paths, **kwargs)
 
-    def load(model_file, weights, cancel):
+    def load(model_file, weights, precision, cancel):
         states.append(_python_thread_state_id())
         return RecordingCaptioner()
 
@@ -160,7 +160,7 @@ def test_the_worker_keeps_one_python_thread_state_across_jobs(qtbot, make_window
 def test_caption_all_while_the_model_loads_starts_once_it_has_loaded(qtbot, make_window, photos):
     gate = threading.Event()
 
-    def slow_load(model_file, weights, cancel):
+    def slow_load(model_file, weights, precision, cancel):
         gate.wait(5)
         return FakeCaptioner()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop_captioner.core.precision import PRECISIONS
 from desktop_captioner.core.sample_dataset import draw_scene, random_scene
 from tests.gui.conftest import add_and_wait, statuses, wait_for_model
 
@@ -83,3 +84,19 @@ def test_closing_during_a_batch_joins_the_worker_thread(qtbot, real_window, tmp_
     qtbot.waitUntil(lambda: "captioning" in statuses(window).values(), timeout=CAPTION_TIMEOUT)
     window.close()
     assert not window.captioning.service.thread.isRunning()
+
+
+def test_the_precision_menu_reloads_the_real_model_in_that_precision(qtbot, real_window,
+                                                                    tmp_path):
+    window = real_window(batch_size=2)
+    first = window.captioning.model_info.precision
+    assert first in PRECISIONS
+    other = next(p for p in PRECISIONS if p != first)
+    [action] = [a for a in window.precision_menu.actions() if a.data() == other]
+    action.trigger()
+    qtbot.waitUntil(lambda: getattr(window.captioning.model_info, "precision", "") == other,
+                    timeout=MODEL_LOAD_TIMEOUT)
+    add_and_wait(qtbot, window, _scenes(tmp_path / "photos", 3), rows=3)
+    window.caption_all_action.trigger()
+    qtbot.waitUntil(lambda: not window.captioning.busy, timeout=CAPTION_TIMEOUT)
+    assert set(statuses(window).values()) == {"done"}

@@ -12,7 +12,8 @@ from tests.gui.conftest import wait_for_model
 def test_round_trip(tmp_path):
     path = tmp_path / "settings.json"
     settings = Settings(splitter_sizes=[700, 300], weights_path="/w.h5", beam_width=5,
-                        last_image_folder="/photos", last_export_folder="/out")
+                        caption_precision="bfloat16", last_image_folder="/photos",
+                        last_export_folder="/out")
     settings.remember_model("/m/a.dcmodel")
     settings.remember_model("/m/b.dcmodel")
     settings.remember_model("/m/a.dcmodel")
@@ -36,6 +37,14 @@ def test_damaged_or_wrongly_typed_files_give_defaults_with_a_warning(tmp_path, c
         assert settings == Settings()
         assert warning == f"{path} is damaged, so default settings are used."
     assert "damaged" in caplog.text
+
+
+def test_an_unknown_precision_falls_back_to_automatic_alone(tmp_path):
+    """A hand-edited typo should not cost the user every other setting."""
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"caption_precision": "fp16", "beam_width": 5}))
+    settings, warning = load_settings(path)
+    assert (settings.caption_precision, settings.beam_width, warning) == ("", 5, "")
 
 
 def test_the_window_restores_what_it_saved(qtbot, make_window):

@@ -13,6 +13,15 @@ def _score(value) -> str:
     return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
 
 
+def _precision(info: ModelInfo) -> str:
+    """The format captioning runs in, and the one the model was trained with if different."""
+    encoder = info.manifest.get("encoder") or {}
+    trained = encoder.get("precision")
+    if not trained or trained == info.precision:
+        return info.precision
+    return f"{info.precision} (trained on {trained} features)"
+
+
 def model_info_html(info: ModelInfo) -> str:
     """Name, vocabulary size, BLEU from training, date and dataset as a small HTML table."""
     manifest = info.manifest
@@ -24,6 +33,7 @@ def model_info_html(info: ModelInfo) -> str:
         ("Name", info.name),
         ("File", str(info.path)),
         ("Vocabulary", f"{info.vocab_size:,} words" if info.vocab_size else "—"),
+        ("Precision", _precision(info)),
         ("BLEU-1 / 2 / 3 / 4", " / ".join(_score(metrics.get(f"bleu{n}")) for n in range(1, 5))),
         ("Trained", str(provenance.get("created", "—"))),
         ("Dataset", f"{dataset} ({layout})" if layout else str(dataset)),

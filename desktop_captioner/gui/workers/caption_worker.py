@@ -21,7 +21,7 @@ from desktop_captioner.gui.workers.python_thread import PythonThread
 
 log = logging.getLogger(__name__)
 
-LoadCaptioner = Callable[..., Any]  # (model_file, weights, cancel) -> a Captioner
+LoadCaptioner = Callable[..., Any]  # (model_file, weights, precision, cancel) -> a Captioner
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,14 @@ class ModelInfo:
     name: str
     vocab_size: int | None
     manifest: dict
+    precision: str  # the number format the encoder actually runs in
 
 
-def _load_real_captioner(model_file, weights, cancel):
+def _load_real_captioner(model_file, weights, precision, cancel):
     from desktop_captioner.core.captioner import Captioner  # TF import: worker thread only
 
-    captioner = Captioner.load(model_file, weights=weights, download_weights=False, cancel=cancel)
+    captioner = Captioner.load(model_file, weights=weights, precision=precision,
+                               download_weights=False, cancel=cancel)
     # TensorFlow and the models leave ~300k long-lived objects; a full garbage collection walks
     # them all holding the GIL, which froze the window for 100-300 ms (benchmarks/bench_gui.py).
     gc.freeze()
@@ -62,12 +64,14 @@ class CaptionWorker(QObject):
         self.batch_size = batch_size
         self._captioner = None
 
-    @Slot(str, object, object)
-    def load_model(self, model_path: str, weights: Path | None, cancel: CancelToken) -> None:
+    @Slot(str, object, object, object)
+    def load_model(self, model_path: str, weights: Path | None, precision: str | None,
+                   cancel: CancelToken) -> None:
+        """``precision`` None lets the Captioner choose (see ``Captioner.load``)."""
         self.model_loading.emit(model_path)
         self._captioner = None
         try:
-            captioner = self._load_captioner(Path(model_path), weights, cancel)
+            captioner = self._load_captioner(Path(model_path), weights, precision, cancel)
         except Cancelled:
             self.model_failed.emit(model_path, "")
         except CaptionerError as exc:
@@ -81,7 +85,8 @@ class CaptionWorker(QObject):
             self._captioner = captioner
             self.model_loaded.emit(ModelInfo(
                 Path(model_path), getattr(captioner, "name", "") or Path(model_path).stem,
-                getattr(captioner, "vocab_size", None), dict(captioner.model_info or {})))
+                getattr(captioner, "vocab_size", None), dict(captioner.model_info or {}),
+                captioner.precision))
 
     @Slot(list, int, object)
     def caption(self, paths: list[Path], beam_width: int, cancel: CancelToken) -> None:
@@ -116,7 +121,7 @@ class CaptionWorker(QObject):
 class CaptionService(QObject):
     """GUI-thread owner of the worker thread: starts jobs, stops them, shuts the thread down."""
 
-    _load_requested = Signal(str, object, object)
+    _load_requested = Signal(str, object, object, object)
     _caption_requested = Signal(list, int, object)
 
     def __init__(self, load_captioner: LoadCaptioner | None = None, batch_size: int = 16,
@@ -131,10 +136,11 @@ class CaptionService(QObject):
         self._cancel = CancelToken()
         self.thread.start()
 
-    def load_model(self, model_path: str | Path, weights: Path | None) -> None:
+    def load_model(self, model_path: str | Path, weights: Path | None,
+                   precision: str | None = None) -> None:
         self._cancel.cancel()  # a new model replaces whatever the worker was doing
         self._cancel = CancelToken()
-        self._load_requested.emit(str(model_path), weights, self._cancel)
+        self._load_requested.emit(str(model_path), weights, precision, self._cancel)
 
     def caption(self, paths: list[Path], beam_width: int) -> None:
         self._cancel = CancelToken()
