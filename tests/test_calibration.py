@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from desktop_captioner.core.calibration import PrecisionCalibration
+from desktop_captioner.core.calibration import TIE_QUANTILE, PrecisionCalibration, tie_tolerance
 
 
 RNG = np.random.default_rng(0)
@@ -52,9 +55,10 @@ def test_dead_and_nearly_dead_dimensions_are_not_blown_up():
 
 def test_round_trip_through_bytes_without_pickle():
     fp32, bf16 = _pair()
-    calibration = PrecisionCalibration.from_features({"float32": fp32, "bfloat16": bf16})
+    calibration = replace(PrecisionCalibration.from_features({"float32": fp32, "bfloat16": bf16}),
+                          tie_tolerance=0.0125)
     again = PrecisionCalibration.from_bytes(calibration.to_bytes())
-    assert again.images == 64
+    assert again.images == 64 and again.tie_tolerance == 0.0125
     for precision in ("float32", "bfloat16"):
         assert np.array_equal(again.mean[precision], calibration.mean[precision])
         assert np.array_equal(again.std[precision], calibration.std[precision])
@@ -66,9 +70,40 @@ def test_unreadable_bytes_are_a_clear_error(data):
         PrecisionCalibration.from_bytes(data)
 
 
-def test_arrays_that_need_pickle_are_refused():
-    import io
+def _saved(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
+
+def test_a_file_from_before_the_tie_tolerance_never_rechecks():
+    fp32, bf16 = _pair()
+    old = _saved(images=np.array(64), float32_mean=fp32.mean(0), bfloat16_mean=bf16.mean(0),
+                 float32_std=fp32.std(0), bfloat16_std=bf16.std(0))
+    assert PrecisionCalibration.from_bytes(old).tie_tolerance == 0.0
+
+
+@pytest.mark.parametrize("value", [-0.1, np.nan, np.inf])
+def test_a_tie_tolerance_that_is_not_a_small_number_is_refused(value):
+    fp32, bf16 = _pair()
+    bad = replace(PrecisionCalibration.from_features({"float32": fp32, "bfloat16": bf16}),
+                  tie_tolerance=value)
+    with pytest.raises(ValueError, match="tie tolerance"):
+        PrecisionCalibration.from_bytes(bad.to_bytes())
+
+
+def test_the_tie_tolerance_is_twice_a_high_quantile_of_the_score_shifts():
+    trained = np.linspace(-1.0, -0.2, 100)
+    shifts = np.linspace(0.0, 0.099, 100)[::-1]  # 0.000 .. 0.099, one per image
+    mapped = trained + np.where(np.arange(100) % 2, shifts, -shifts)  # either direction
+    assert tie_tolerance(trained, mapped) == pytest.approx(
+        2 * np.percentile(shifts, TIE_QUANTILE))  # the best and the runner-up each move
+    assert 0.18 < tie_tolerance(trained, mapped) < 0.198
+    assert tie_tolerance(trained, trained) == 0.0
+    assert tie_tolerance(np.array([]), np.array([])) == 0.0
+
+
+def test_arrays_that_need_pickle_are_refused():
     buffer = io.BytesIO()
     np.savez(buffer, images=np.array(3), float32_mean=np.array([object()], dtype=object))
     with pytest.raises(ValueError, match="precision calibration"):

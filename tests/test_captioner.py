@@ -167,3 +167,41 @@ def test_a_calibration_that_does_not_fit_the_decoder_is_refused(trained_model, t
         {modelfile.CALIBRATION_MEMBER: wrong.to_bytes()}))
     with pytest.raises(ModelFileError, match="calibration does not fit"):
         modelfile.load_model_file(bad)
+
+
+def test_training_stores_a_tie_tolerance(trained_model):
+    calibration = modelfile.load_model_file(trained_model).calibration
+    assert 0.0 < calibration.tie_tolerance < 0.5
+
+
+def test_near_ties_are_re_made_from_trained_precision_features(captioner, trained_model,
+                                                               weights_file, test_images,
+                                                               tmp_path):
+    """With every caption counted as a near tie, the other precision's captions must be the
+    trained precision's exactly; with none, nothing is re-made. An unreadable image is still
+    its own error row."""
+    from dataclasses import replace
+
+    from desktop_captioner.core.captioner import Captioner
+
+    trained = modelfile.read_manifest(trained_model)["encoder"]["precision"]
+    other = "bfloat16" if trained == "float32" else "float32"
+    native = Captioner.load(trained_model, weights=weights_file, precision=trained)
+    mapped = Captioner.load(trained_model, weights=weights_file, precision=other)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    images = [*test_images[:20], broken]
+    expected = [r.caption for r in native.caption(images, batch_size=8)]
+
+    mapped.model.calibration = replace(mapped.model.calibration, tie_tolerance=float("inf"))
+    assert [r.caption for r in mapped.caption(images, batch_size=8)] == expected
+    assert mapped.rechecked == 20
+
+    mapped.model.calibration = replace(mapped.model.calibration, tie_tolerance=0.0)
+    mapped.rechecked = 0
+    results = list(mapped.caption(images, batch_size=8))
+    assert mapped.rechecked == 0 and not results[-1].ok and broken.name in results[-1].error
+
+    native.model.calibration = replace(native.model.calibration, tie_tolerance=float("inf"))
+    list(native.caption(images, batch_size=8))
+    assert native.rechecked == 0  # already the trained precision: nothing to re-check

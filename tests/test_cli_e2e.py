@@ -66,6 +66,23 @@ def test_evaluate_scores_the_held_out_split(trained_run, trained_model, capsys):
     assert report["failed"] == 0 and report["bleu4"] >= HELD_OUT_BLEU4
 
 
+def test_evaluate_in_the_other_precision_reports_the_re_checked_captions(trained_run,
+                                                                         trained_model, capsys):
+    from desktop_captioner.core.modelfile import read_manifest
+
+    trained = read_manifest(trained_model)["encoder"]["precision"]
+    reports = {}
+    for precision in ("float32", "bfloat16"):
+        main(["evaluate", str(trained_model), str(trained_run.dataset), "--weights",
+              str(trained_run.weights), "--precision", precision, "--json"])
+        reports[precision] = json.loads(capsys.readouterr().out)
+    other = "bfloat16" if trained == "float32" else "float32"
+    assert reports[trained]["precision"] == trained and reports[trained]["rechecked"] == 0
+    assert reports[other]["precision"] == other
+    assert 0 < reports[other]["rechecked"] < reports[other]["images"]
+    assert abs(reports[other]["bleu4"] - reports[trained]["bleu4"]) < 0.02
+
+
 def test_caption_entry_point_captions_held_out_scenes_to_csv(trained_run, trained_model, tmp_path):
     """The one subprocess run: ``python -m desktop_captioner`` is the real entry point."""
     dataset = load_dataset(trained_run.dataset)

@@ -120,3 +120,40 @@ def test_no_retracing_across_batch_sizes(decoder, features):
         beam_search(decoder, features[:20], max_length=4, batch_size=batch_size)
     assert decoder.step.experimental_get_tracing_count() == 1
     assert decoder.init_state.experimental_get_tracing_count() == 1
+
+
+def _closest_step(model, feature, words, alpha: float, max_length: int) -> float:
+    """The smallest gap between the two likeliest allowed words along ``words`` (teacher
+    forced), over the caption's length normalisation: greedy's margin computed independently.
+    A caption of ``max_length`` words had no choice at its END."""
+    tokens = np.array([[START, *words]], np.int32)
+    log_probs = tf.nn.log_softmax(model([feature[None], tokens], training=False)).numpy()[0]
+    gaps = []
+    for step, row in enumerate(log_probs[:max_length]):
+        barred = [PAD, START, UNK] + ([END] if step == 0 else [])
+        allowed = np.sort(np.delete(row, barred))[::-1]
+        gaps.append(allowed[0] - allowed[1])
+    return min(gaps) / (len(words) + 1) ** alpha
+
+
+def test_greedy_margin_is_its_closest_step(model, decoder, features):
+    greedy = greedy_search(decoder, features[:12], max_length=10, alpha=0.7)
+    for feature, hypothesis in zip(features, greedy):
+        assert hypothesis.margin == pytest.approx(
+            _closest_step(model, feature, hypothesis.tokens, 0.7, max_length=10), abs=1e-4)
+    beam_one = beam_search(decoder, features[:12], width=1, max_length=10, alpha=0.7)
+    assert [b.margin for b in beam_one] == [g.margin for g in greedy]
+
+
+@pytest.mark.parametrize("width", [2, 3, 5])
+def test_beam_margin_is_the_lead_over_every_other_caption_it_found(decoder, features, width):
+    """Greedy's caption is one of the candidates, so where it differs the lead is at most the
+    score difference; and a caption perturbed by less than half its margin never changes."""
+    beam = beam_search(decoder, features, width=width, max_length=10)
+    greedy = greedy_search(decoder, features, max_length=10)
+    margins = np.array([b.margin for b in beam])
+    assert np.all(margins >= 0) and np.isfinite(margins).mean() > 0.9
+    differs = [(b, g) for b, g in zip(beam, greedy) if b.tokens != g.tokens]
+    assert differs, "beam and greedy always agree: the comparison would prove nothing"
+    assert all(b.margin <= b.score - g.score + 1e-9 for b, g in differs)
+    assert np.median(margins) < 0.5  # a lead, not a constant

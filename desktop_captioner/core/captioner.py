@@ -22,7 +22,7 @@ from desktop_captioner.core.modelfile import LoadedModel, load_model_file
 from desktop_captioner.core.precision import AUTO
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 from desktop_captioner.core.results import STATUS_OK, CaptionResult
-from desktop_captioner.core.search import beam_search
+from desktop_captioner.core.search import Hypothesis, beam_search
 from desktop_captioner.core.vocabulary import Vocabulary
 from desktop_captioner.core.weights import resolve_weights
 
@@ -36,7 +36,11 @@ def captions_from_features(steps: StepDecoder, vocab: Vocabulary, features: np.n
         return []
     hypotheses = beam_search(steps, np.asarray(features, np.float32), width=beam_width,
                              max_length=vocab.max_length, batch_size=len(features))
-    return [(" ".join(vocab.decode(h.tokens)), h.score) for h in hypotheses]
+    return [(caption_text(vocab, h), h.score) for h in hypotheses]
+
+
+def caption_text(vocab: Vocabulary, hypothesis: Hypothesis) -> str:
+    return " ".join(vocab.decode(hypothesis.tokens))
 
 
 class Captioner:
@@ -54,6 +58,8 @@ class Captioner:
         self.model_info: dict = model.manifest
         self.vocab_size: int = model.vocab.size
         self.name: str = model.path.stem
+        self.rechecked = 0  # captions re-made from trained-precision features (near ties)
+        self._trained_encoder: Encoder | None = None  # built on the first near tie
 
     @property
     def precision(self) -> str:
@@ -70,8 +76,9 @@ class Captioner:
         ``precision`` ("float32" | "bfloat16" | "auto") is the encoder's number format. The
         default is "auto" (bfloat16 where the CPU computes it natively) for models that carry a
         precision calibration, which maps features from the other format onto the one the
-        decoder was trained with (``core/calibration.py``); older models without one keep the
-        precision they were trained with unless asked otherwise.
+        decoder was trained with (``core/calibration.py``), and re-makes the few captions the
+        decoder was nearly undecided about from features in the trained precision; older models
+        without a calibration keep the precision they were trained with unless asked otherwise.
         Weights other than the ones the model was trained with would give it features it has
         never seen, so they are refused rather than allowed to produce nonsense.
         """
@@ -119,17 +126,49 @@ class Captioner:
         return self.model.calibration.adapt(features, self.encoder.config.precision,
                                             self.model.encoder_config.precision)
 
+    def _search(self, features: np.ndarray, beam_width: int) -> list[Hypothesis]:
+        return beam_search(self._steps, features, width=beam_width,
+                           max_length=self.model.vocab.max_length, batch_size=len(features))
+
+    def _recheck_near_ties(self, items: Sequence[FeatureResult], hypotheses: list[Hypothesis],
+                           beam_width: int) -> list[Hypothesis]:
+        """Re-make, from features in the precision the decoder was trained with, the captions
+        whose lead over the next-best one is within the calibration's tie tolerance: there the
+        other precision's rounding could have decided the caption (``core/calibration.py``)."""
+        calibration = self.model.calibration
+        trained = self.model.encoder_config.precision
+        if calibration is None or self.precision == trained:
+            return hypotheses
+        near = [i for i, hyp in enumerate(hypotheses) if hyp.margin < calibration.tie_tolerance]
+        if not near:
+            return hypotheses
+        if self._trained_encoder is None:
+            self._trained_encoder = Encoder(self.encoder.weights_path,
+                                            replace(self.encoder.config, precision=trained))
+        exact = [(i, result) for i, result in zip(near, self._trained_encoder.extract(
+            [items[i].path for i in near], batch_size=len(near))) if result.ok]
+        if exact:
+            redone = self._search(np.stack([result.features for _, result in exact]), beam_width)
+            for (i, _), hypothesis in zip(exact, redone):
+                hypotheses[i] = hypothesis
+        self.rechecked += len(exact)
+        log.debug("%d of %d captions re-made from %s features", len(exact), len(items), trained)
+        return hypotheses
+
     def _decode(self, batch: Sequence[FeatureResult], beam_width: int) -> list[CaptionResult]:
         readable = [item for item in batch if item.ok]
-        features = (self._as_trained(np.stack([item.features for item in readable]))
-                    if readable else np.zeros((0, 0), np.float32))
-        captions = iter(captions_from_features(self._steps, self.model.vocab, features,
-                                               beam_width))
+        hypotheses = []
+        if readable:
+            features = self._as_trained(np.stack([item.features for item in readable]))
+            hypotheses = self._recheck_near_ties(readable, self._search(features, beam_width),
+                                                 beam_width)
+        captions = iter(hypotheses)
         results = []
         for item in batch:
             if item.ok:
-                text, score = next(captions)
-                results.append(CaptionResult(item.path, text, score, STATUS_OK))
+                hypothesis = next(captions)
+                results.append(CaptionResult(item.path, caption_text(self.model.vocab, hypothesis),
+                                             hypothesis.score, STATUS_OK))
             else:
                 results.append(CaptionResult.failure(item.path, item.error or "unreadable image"))
         return results

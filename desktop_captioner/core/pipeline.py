@@ -20,7 +20,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from desktop_captioner.core import paths as app_paths
-from desktop_captioner.core.calibration import CALIBRATION_IMAGES, PrecisionCalibration
+from desktop_captioner.core.calibration import (CALIBRATION_IMAGES, PrecisionCalibration,
+                                                tie_tolerance)
 from desktop_captioner.core.captioner import Captioner, captions_from_features
 from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.decoder import StepDecoder
@@ -122,7 +123,8 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
                                   f"left out, e.g. {first_error}"))
         log.warning("unreadable dataset images, first %s: %s", first_path, first_error)
     splits = {split: _usable_split(dataset, split, features) for split in ("train", "val", "test")}
-    calibration = _calibrate(encoder, dataset, splits["train"], features, emit, cancel)
+    calibration_rows = _calibration_features(encoder, dataset, splits["train"], features, emit,
+                                             cancel)
 
     emit(StepEvent("vocabulary", "Counting the words of the training captions."))
     vocab = Vocabulary.build((text for name in splits["train"] for text in dataset.captions[name]),
@@ -143,8 +145,10 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
     eval_split = "test" if splits["test"] else "val"
     eval_names = splits[eval_split]
     emit(StepEvent("evaluate", f"Captioning the {len(eval_names)} {eval_split} images."))
-    metrics = _evaluate_features(StepDecoder(fit.model), vocab, dataset, eval_names, features,
-                                 emit, cancel)
+    steps = StepDecoder(fit.model)
+    metrics = _evaluate_features(steps, vocab, dataset, eval_names, features, emit, cancel)
+    calibration = (_calibrate(calibration_rows, encoder.config.precision, steps, vocab)
+                   if calibration_rows else None)
     metrics.update(split=eval_split, val_loss=fit.best_val_loss)
     emit(StepEvent("evaluate", f"BLEU-4 on the {eval_split} images: {metrics['bleu4']:.3f}."))
 
@@ -165,11 +169,11 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
     return out_path
 
 
-def _calibrate(encoder: Encoder, dataset: Dataset, train_names: Sequence[str],
-               features: dict[str, np.ndarray], emit: ReportCallback,
-               cancel: CancelToken | None) -> PrecisionCalibration | None:
-    """Encode a few training images in the other precision too, so the model can later caption
-    in either one (``core/calibration.py``). Not cached: it is a one-off of a few seconds."""
+def _calibration_features(encoder: Encoder, dataset: Dataset, train_names: Sequence[str],
+                          features: dict[str, np.ndarray], emit: ReportCallback,
+                          cancel: CancelToken | None) -> dict[str, np.ndarray] | None:
+    """A few training images' features in both precisions, so the model can later caption in
+    either one (``core/calibration.py``). Not cached: it is a one-off of a few seconds."""
     trained = encoder.config.precision
     other = next(precision for precision in PRECISIONS if precision != trained)
     paths = {dataset.image_path(name): name for name in train_names[:CALIBRATION_IMAGES]}
@@ -185,7 +189,20 @@ def _calibrate(encoder: Encoder, dataset: Dataset, train_names: Sequence[str],
     if len(rows[trained]) < 2:
         log.warning("no precision calibration: fewer than two readable training images")
         return None
-    return PrecisionCalibration.from_features({p: np.stack(r) for p, r in rows.items()})
+    return {precision: np.stack(found) for precision, found in rows.items()}
+
+
+def _calibrate(rows: dict[str, np.ndarray], trained: str, steps: StepDecoder,
+               vocab: Vocabulary) -> PrecisionCalibration:
+    """The feature map, plus the tie tolerance measured by captioning the same images from the
+    trained precision's features and from the other's mapped ones with the trained decoder."""
+    calibration = PrecisionCalibration.from_features(rows)
+    other = next(precision for precision in PRECISIONS if precision != trained)
+    mapped = calibration.adapt(rows[other], other, trained)
+    scores = [[score for _, score in captions_from_features(steps, vocab, found,
+                                                              EVALUATION_BEAM_WIDTH)]
+              for found in (rows[trained], mapped)]
+    return replace(calibration, tie_tolerance=tie_tolerance(*scores))
 
 
 def _dataset_message(dataset: Dataset) -> str:
@@ -245,6 +262,7 @@ def evaluate_model(model_file: str | Path, dataset_dir: str | Path, split: str =
     report: dict[str, Any] = {"model": str(model_file), "dataset": str(dataset.root),
                               "split": split, "images": len(scored), "failed": failed,
                               "beam_width": beam_width,
-                              "precision": captioner.encoder.config.precision}
+                              "precision": captioner.precision,
+                              "rechecked": captioner.rechecked}
     report.update(_score(hypotheses, _references(dataset, scored)))
     return report

@@ -15,11 +15,18 @@ Beam search guarantees it never does worse than greedy under that score: greedy'
 is added to the final candidates (a beam can otherwise prune greedy's prefix). With width 1 the
 beam algorithm reduces exactly to greedy: each beam only expands its top-``width`` words, so a
 single beam takes the argmax word each step and stops when that word is END.
+
+Every hypothesis also carries a ``margin``: how far ahead of the nearest different caption the
+search saw it was, in score units. A small margin means a slightly different image vector (the
+other number format's, say) could have tipped the choice; the Captioner re-checks those.
+Beam search measures it against the best other finished caption; greedy against its closest
+step (the smallest gap between the two likeliest words, over the same length normalisation).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,6 +49,7 @@ class Hypothesis:
     tokens: list[int]
     log_prob: float
     score: float
+    margin: float = math.inf
 
 
 def normalised_score(log_prob: float, length: int, alpha: float) -> float:
@@ -85,12 +93,16 @@ def _greedy_chunk(decoder: StepDecoder, features: np.ndarray, max_length: int,
     state = decoder.init_state(features)
     previous = np.full(count, START, dtype=np.int32)
     log_prob = np.zeros(count)
+    closest = np.full(count, np.inf)  # smallest gap between the two likeliest words so far
     done = np.zeros(count, dtype=bool)
     words: list[list[int]] = [[] for _ in range(count)]
     for step in range(max_length + 1):
         log_probs, state = decoder.step(previous, state)
         allowed = _allowed_log_probs(log_probs, step, max_length)
         chosen = allowed.argmax(axis=1)
+        if step < max_length:  # the last step has END as its only choice
+            top_two = -np.partition(-allowed, 1, axis=1)[:, :2]
+            closest = np.where(done, closest, np.minimum(closest, top_two[:, 0] - top_two[:, 1]))
         for row in np.flatnonzero(~done):
             log_prob[row] += allowed[row, chosen[row]]
             if chosen[row] == END:
@@ -101,7 +113,8 @@ def _greedy_chunk(decoder: StepDecoder, features: np.ndarray, max_length: int,
             break
         previous = np.where(done, PAD, chosen).astype(np.int32)
     return [Hypothesis(words[row], float(log_prob[row]),
-                       normalised_score(float(log_prob[row]), len(words[row]) + 1, alpha))
+                       normalised_score(float(log_prob[row]), len(words[row]) + 1, alpha),
+                       float(closest[row]) / (len(words[row]) + 1) ** alpha)
             for row in range(count)]
 
 
@@ -113,18 +126,27 @@ def beam_search(decoder: StepDecoder, features: np.ndarray, width: int = DEFAULT
         raise ValueError(f"beam width and max length must be at least 1, got {width}, {max_length}")
     results: list[Hypothesis] = []
     for chunk in _chunks(features, batch_size):
-        best = _beam_chunk(decoder, chunk, width, max_length, alpha)
-        if width > 1:
-            greedy = _greedy_chunk(decoder, chunk, max_length, alpha)
-            best = [g if g.score > b.score else b for b, g in zip(best, greedy)]
-        results += best
+        finished = _beam_chunk(decoder, chunk, width, max_length, alpha)
+        greedy = _greedy_chunk(decoder, chunk, max_length, alpha)
+        if width == 1:  # one finished caption, greedy's own, whose closest step greedy knows
+            results += [replace(hyps[0], margin=g.margin) for hyps, g in zip(finished, greedy)]
+        else:
+            results += [_best_with_margin([*hyps, g]) for hyps, g in zip(finished, greedy)]
     return results
 
 
+def _best_with_margin(candidates: list[Hypothesis]) -> Hypothesis:
+    """The best-scoring candidate, its margin measured to the best one with other words."""
+    best = max(candidates, key=lambda hyp: hyp.score)
+    rivals = [hyp.score for hyp in candidates if hyp.tokens != best.tokens]
+    return replace(best, margin=best.score - max(rivals) if rivals else math.inf)
+
+
 def _beam_chunk(decoder: StepDecoder, features: np.ndarray, width: int, max_length: int,
-                alpha: float) -> list[Hypothesis]:
+                alpha: float) -> list[list[Hypothesis]]:
     """im2txt-style beam: each live beam proposes its top ``width`` words; END proposals become
-    finished hypotheses, the best ``width`` other proposals per image become the next beams."""
+    finished hypotheses, the best ``width`` other proposals per image become the next beams.
+    Returns every finished hypothesis of each image."""
     count = len(features)
     h, c = decoder.init_state(features)
     state = (tf.repeat(h, width, axis=0), tf.repeat(c, width, axis=0))
@@ -165,4 +187,4 @@ def _beam_chunk(decoder: StepDecoder, features: np.ndarray, width: int, max_leng
         state = (tf.gather(state[0], rows), tf.gather(state[1], rows))
         previous = np.where(np.isfinite(beam_log_prob), new_words, PAD).reshape(-1)
         previous = previous.astype(np.int32)
-    return [max(hyps, key=lambda hyp: hyp.score) for hyps in finished]
+    return finished
