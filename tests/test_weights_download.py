@@ -11,6 +11,7 @@ import time
 import pytest
 
 from desktop_captioner.core import weights
+from desktop_captioner.core.download import part_path
 from desktop_captioner.core.errors import Cancelled, WeightsError
 from desktop_captioner.core.progress import CancelToken
 from desktop_captioner.core.weights import WEIGHTS_ENV, cache_weights_path, download_weights
@@ -20,9 +21,15 @@ PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    ranges: list[str | None] = []  # the Range header of every request to /flaky.h5
+    protocol_version = "HTTP/1.0"
+
     def do_GET(self):  # noqa: N802 - http.server's naming
         if self.path == "/missing.h5":
             self.send_error(404, "Not Found")
+            return
+        if self.path == "/flaky.h5":
+            self._flaky()
             return
         self.send_response(200)
         self.send_header("Content-Length", str(len(PAYLOAD)))
@@ -36,6 +43,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(PAYLOAD[:1000])
             self.wfile.flush()
             time.sleep(2)
+
+    def _flaky(self):
+        """Drops the first transfer after a third; later ones honour ``Range: bytes=N-``."""
+        requested = self.headers.get("Range")
+        _Handler.ranges.append(requested)
+        if len(_Handler.ranges) == 1:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(PAYLOAD)))
+            self.end_headers()
+            self.wfile.write(PAYLOAD[: len(PAYLOAD) // 3])
+            self.close_connection = True
+            return
+        start = int(requested.removeprefix("bytes=").removesuffix("-")) if requested else 0
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}")
+        self.send_header("Content-Length", str(len(PAYLOAD) - start))
+        self.end_headers()
+        self.wfile.write(PAYLOAD[start:])
 
     def log_message(self, *args):
         pass
@@ -103,18 +129,53 @@ def test_failed_download_keeps_an_existing_file(server_url, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["vgg.h5"]
 
 
-def test_connection_dropped_mid_file(server_url):
+def _part_file():
+    return part_path(cache_weights_path())
+
+
+def test_connection_dropped_mid_file_keeps_the_bytes_for_later(server_url):
     with pytest.raises(WeightsError) as info:
         download(f"{server_url}/drops.h5")
-    assert_failed_helpfully(info, "dropped")
+    assert_failed_helpfully(info, "dropped", "resumes")
+    assert _part_file().read_bytes() == PAYLOAD[: len(PAYLOAD) // 3]
+    assert not cache_weights_path().exists()
+
+
+def test_a_dropped_download_resumes_where_it_stopped(server_url):
+    _Handler.ranges.clear()
+    with pytest.raises(WeightsError):
+        download(f"{server_url}/flaky.h5")
+    reports = []
+    path = download(f"{server_url}/flaky.h5", progress=reports.append)
+    assert path.read_bytes() == PAYLOAD and not _part_file().exists()
+    assert _Handler.ranges == [None, f"bytes={len(PAYLOAD) // 3}-"]
+    assert reports[0].done > len(PAYLOAD) // 3 and reports[-1].done == reports[-1].total
+
+
+def test_a_server_that_ignores_the_range_gives_a_fresh_start(server_url):
+    _part_file().parent.mkdir(parents=True, exist_ok=True)
+    _part_file().write_bytes(b"x" * 1000)  # not even the right bytes: must not be kept
+    assert download(f"{server_url}/weights.h5").read_bytes() == PAYLOAD
+    assert not _part_file().exists()
+
+
+def test_resumed_bytes_that_fail_the_checksum_are_not_kept(server_url):
+    _Handler.ranges.clear()
+    with pytest.raises(WeightsError):
+        download(f"{server_url}/flaky.h5")
+    with open(_part_file(), "r+b") as part:
+        part.write(b"damaged")  # the kept bytes changed on disk since
+    with pytest.raises(WeightsError) as info:
+        download(f"{server_url}/flaky.h5")
+    assert_failed_helpfully(info, "checksum")
     assert_nothing_left()
 
 
 def test_server_that_stops_answering_times_out(server_url):
     with pytest.raises(WeightsError) as info:
         download(f"{server_url}/stalls.h5", timeout=0.3)
-    assert_failed_helpfully(info, "stopped answering")
-    assert_nothing_left()
+    assert_failed_helpfully(info, "stopped answering", "resumes")
+    assert _part_file().read_bytes() == PAYLOAD[:1000]
 
 
 def test_cancel_from_the_progress_callback(server_url):
@@ -128,7 +189,8 @@ def test_cancel_from_the_progress_callback(server_url):
     with pytest.raises(Cancelled):
         download(f"{server_url}/weights.h5", progress=cancel_after_first_chunk, cancel=token)
     assert len(reports) == 1 and reports[0].done < len(PAYLOAD)
-    assert_nothing_left()
+    assert _part_file().stat().st_size == reports[0].done  # kept for the next attempt
+    assert not cache_weights_path().exists()
 
 
 def test_server_404(server_url):

@@ -1,7 +1,12 @@
-"""Fetch one large file over HTTP(S) with progress, cancellation and a checksum.
+"""Fetch one large file over HTTP(S) with progress, cancellation, resumption and a checksum.
 
 Kept apart from ``weights`` so the VGG16 logic (where the file lives, what it must contain) does
 not mix with streaming and clean-up. Plain urllib: one GET, no dependency for a single file.
+
+An interrupted transfer (dropped connection, stalled server, the user's Cancel) keeps its
+``.part`` file, and the next attempt asks the server for the rest with an HTTP Range request:
+58 MB over a poor connection should not start from zero every time. A server that ignores the
+Range gets a fresh start. Bytes that fail the checksum are never kept.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from desktop_captioner.core.errors import Cancelled
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 
 CHUNK_BYTES = 256 * 1024
@@ -25,68 +31,103 @@ class DownloadError(Exception):
 
 
 def part_path(dest: Path) -> Path:
-    """Where the bytes land until they are verified (a fixed name, so a killed download's
-    leftovers are simply overwritten by the next attempt instead of piling up)."""
+    """Where the bytes land until they are verified (a fixed name, so the next attempt finds
+    an interrupted download's bytes and resumes instead of piling up copies)."""
     return dest.with_name(dest.name + ".part")
+
+
+class _Interrupted(DownloadError):
+    """The transfer stopped part-way; the bytes so far are worth resuming from."""
 
 
 def download_file(url: str, dest: Path, *, md5: str | None, size: int | None,
                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
                   timeout: float = 30) -> Path:
-    """Stream ``url`` into ``dest``'s ``.part`` file and rename it to ``dest`` only once the
-    byte count and MD5 match. Raises ``DownloadError``, or ``Cancelled`` from ``cancel``;
-    either way no ``.part`` file is left behind and an existing ``dest`` is untouched."""
+    """Stream ``url`` into ``dest``'s ``.part`` file (resuming one left by an interrupted
+    attempt) and rename it to ``dest`` only once the byte count and MD5 match. Raises
+    ``DownloadError``, or ``Cancelled`` from ``cancel``; an existing ``dest`` is untouched, and
+    the ``.part`` file is kept only after an interruption, for the next attempt."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = part_path(dest)
+    keep_partial = False
     try:
         digest = _stream(url, partial, size, progress, cancel, timeout)
         if md5 is not None and digest != md5.lower():
             raise DownloadError(f"the downloaded file's checksum is {digest}, not {md5} "
                                 "(it was damaged or changed on the way)")
         os.replace(partial, dest)
+    except (_Interrupted, Cancelled):
+        keep_partial = True
+        raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
+        if not keep_partial:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
     return dest
+
+
+def _resume_point(partial: Path, size: int | None) -> tuple[int, "hashlib._Hash"]:
+    """(bytes already there, their MD5 so far); 0 when there is nothing usable to resume."""
+    digest = hashlib.md5()
+    have = partial.stat().st_size if partial.exists() else 0
+    if not have or (size and have >= size):
+        return 0, digest
+    with open(partial, "rb") as existing:
+        while chunk := existing.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return have, digest
+
+
+def _request(url: str, start: int) -> urllib.request.Request:
+    headers = {"Range": f"bytes={start}-"} if start else {}
+    return urllib.request.Request(url, headers=headers)
 
 
 def _stream(url: str, partial: Path, size: int | None, progress: ProgressCallback | None,
             cancel: CancelToken | None, timeout: float) -> str:
-    """Write the response body to ``partial``, reporting progress; returns its MD5 hex digest."""
-    digest = hashlib.md5()
+    """Write the response body to ``partial``, after the bytes an earlier attempt left there
+    when the server sends just the rest; returns the whole file's MD5 hex digest."""
+    start, digest = _resume_point(partial, size)
     done = 0
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, \
-                open(partial, "wb") as out:
+        with urllib.request.urlopen(_request(url, start), timeout=timeout) as response:
+            resumed = bool(start) and response.status == 206 and response.headers.get(
+                "Content-Range", "").startswith(f"bytes {start}-")
+            if not resumed:  # a full answer (or none asked for): start over
+                start, digest = 0, hashlib.md5()
+            done = start
             length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else (size or 0)
+            total = start + int(length) if length and length.isdigit() else (size or 0)
             meter = RateMeter(DOWNLOAD_PHASE, total)
-            while True:
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
-                chunk = response.read(CHUNK_BYTES)
-                if not chunk:
-                    break
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(meter.progress(done))
-            out.flush()
-            os.fsync(out.fileno())
+            with open(partial, "ab" if resumed else "wb") as out:
+                while True:
+                    if cancel is not None:
+                        cancel.raise_if_cancelled()
+                    chunk = response.read1(CHUNK_BYTES)  # what has arrived: kept on a stall
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    digest.update(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(meter.progress(done))
+                out.flush()
+                os.fsync(out.fileno())
     except urllib.error.HTTPError as exc:
         raise DownloadError(f"the server answered {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
         reason = getattr(exc.reason, "strerror", None) or exc.reason
         raise DownloadError(f"could not reach the server ({reason})") from exc
     except TimeoutError as exc:
-        raise DownloadError(f"the server stopped answering for {timeout:g} seconds "
-                            f"after {done:,} bytes") from exc
+        raise _Interrupted(f"the server stopped answering for {timeout:g} seconds "
+                           f"after {done:,} bytes; downloading again resumes there") from exc
     except (http.client.HTTPException, ConnectionError) as exc:
-        raise DownloadError(f"the connection dropped after {done:,} bytes ({exc})") from exc
+        raise _Interrupted(f"the connection dropped after {done:,} bytes ({exc}); "
+                           f"downloading again resumes there") from exc
     except OSError as exc:  # e.g. disk full, network gone mid-transfer
         raise DownloadError(f"the transfer failed after {done:,} bytes ({exc})") from exc
     expected = total or size
     if expected and done != expected:
-        raise DownloadError(f"the connection dropped after {done:,} of {expected:,} bytes")
+        raise _Interrupted(f"the connection dropped after {done:,} of {expected:,} bytes; "
+                           f"downloading again resumes there")
     return digest.hexdigest()

@@ -89,7 +89,8 @@ def download_weights(dest: Path | None = None, *, url: str = WEIGHTS_URL, md5: s
     """Download the official file (checksum-verified) to ``dest`` (default: the app cache).
 
     Raises ``WeightsError`` saying what happened and where to put a copy by hand, or
-    ``Cancelled`` when ``cancel`` fires; no partial file is ever left under the final name.
+    ``Cancelled`` when ``cancel`` fires; no partial file is ever left under the final name, and
+    the next call resumes an interrupted or cancelled download (``core/download.py``).
     """
     dest = Path(dest) if dest is not None else cache_weights_path()
     try:
