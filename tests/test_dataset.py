@@ -68,6 +68,23 @@ def test_kaggle_layout_with_quoted_and_unquoted_commas(tmp_path):
     assert dataset.problems == []
 
 
+def test_kaggle_quoted_captions_over_several_lines_are_joined(tmp_path):
+    csv_text = ("image,caption\n"
+                'a.jpg,"A dog runs\nacross the grass\n, fast ."\n'
+                "b.jpg,A 5\" toy .\n"  # an inch mark, not a quote: nothing to join
+                'b.jpg,"A cat never closed its quote .\n'
+                "b.jpg,A cat sleeps .\n")
+    make_dataset(tmp_path, csv_text, ["a.jpg", "b.jpg"], images_dir="Images",
+                 captions_name="captions.txt")
+    dataset = load_dataset(tmp_path)
+    assert dataset.captions == {"a.jpg": ["A dog runs across the grass , fast ."],
+                                "b.jpg": ['A 5" toy .', "A cat never closed its quote .",
+                                          "A cat sleeps ."]}
+    assert [(p.line, p.message) for p in dataset.problems] == [
+        (2, "the quoted caption runs over lines 2-4; they were joined"),
+        (6, "the caption's opening quote is never closed; the line was read as it stands")]
+
+
 def test_kaggle_without_header_reads_first_line_and_reports(tmp_path):
     make_dataset(tmp_path, "a.jpg,A cat .\n", ["a.jpg"], images_dir="Images",
                  captions_name="captions.txt")

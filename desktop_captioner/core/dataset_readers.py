@@ -91,6 +91,7 @@ def read_text_lines(path: Path, log: ProblemLog) -> list[tuple[int, str]]:
 
 
 _SPACE_SEPARATED = re.compile(r"(\S+)\s+(.*)")
+MAX_CAPTION_LINES = 5  # lines one quoted Kaggle caption may span
 
 
 def read_token_file(path: Path, log: ProblemLog) -> list[CaptionLine]:
@@ -127,9 +128,10 @@ def read_kaggle_captions(path: Path, log: ProblemLog) -> list[CaptionLine]:
     """Read Kaggle's ``captions.txt``: CSV ``image,caption``, captions quoted or not.
 
     An unquoted caption may itself contain commas, so when csv finds more than two fields the
-    caption is taken to be everything after the first comma. Rows carry no caption number, so an
-    identical row cannot be told from two annotators writing the same words (10 such pairs in the
-    real file): every row is kept.
+    caption is taken to be everything after the first comma. A quoted caption may run over
+    several lines (a line break typed into a spreadsheet cell); those lines are joined with
+    spaces. Rows carry no caption number, so an identical row cannot be told from two annotators
+    writing the same words (10 such pairs in the real file): every row is kept.
     """
     lines = read_text_lines(path, log)
     if lines and lines[0][1].replace(" ", "").lower() == "image,caption":
@@ -137,7 +139,7 @@ def read_kaggle_captions(path: Path, log: ProblemLog) -> list[CaptionLine]:
     else:
         log.add(path, 1, "the file has no 'image,caption' header; its first line was read as data")
     captions = []
-    for number, text in lines:
+    for number, text in _quoted_rows_joined(path, lines, log):
         fields = next(csv.reader([text]))
         if len(fields) == 2:
             name, caption = fields
@@ -148,6 +150,40 @@ def read_kaggle_captions(path: Path, log: ProblemLog) -> list[CaptionLine]:
             continue
         captions.append(CaptionLine(number, name.strip(), caption.strip()))
     return _without_empty(path, captions, log)
+
+
+def _opens_a_quote(text: str) -> bool:
+    """True when the caption field starts with a quote that the text does not close."""
+    _, comma, caption = text.partition(",")
+    caption = caption.lstrip()
+    return bool(comma) and caption.startswith('"') and caption.count('"') % 2 == 1
+
+
+def _quoted_rows_joined(path: Path, lines: list[tuple[int, str]],
+                        log: ProblemLog) -> list[tuple[int, str]]:
+    """Rows with a quoted caption over several lines joined into one (at most
+    ``MAX_CAPTION_LINES``, so a stray quote cannot swallow the rest of the file)."""
+    rows = []
+    index = 0
+    while index < len(lines):
+        number, text = lines[index]
+        end, joined = index, text
+        while (_opens_a_quote(joined) and end + 1 < len(lines)
+               and end - index + 1 < MAX_CAPTION_LINES):
+            end += 1
+            joined = f"{joined} {lines[end][1]}"
+        if end > index and not _opens_a_quote(joined):
+            log.add(path, number, f"the quoted caption runs over lines {number}-{lines[end][0]}; "
+                                  f"they were joined")
+            rows.append((number, joined))
+            index = end + 1
+            continue
+        if _opens_a_quote(text):
+            log.add(path, number, "the caption's opening quote is never closed; the line was "
+                                  "read as it stands")
+        rows.append((number, text))
+        index += 1
+    return rows
 
 
 def _without_empty(path: Path, captions: list[CaptionLine], log: ProblemLog) -> list[CaptionLine]:
