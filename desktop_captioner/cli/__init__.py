@@ -35,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
                      description="Caption photos with a VGG16 encoder and an LSTM decoder.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--self-test", nargs=argparse.REMAINDER,
-                        help="[--model MODEL | --train] [--weights FILE]: check that everything works (Qt, "
-                             "weights, encoder, training or the model, captioning, CSV), print "
-                             "one line and exit")
+                        help="[--model MODEL | --train] [--weights FILE]: check that "
+                             "everything works (Qt, weights, encoder, training or the model, "
+                             "captioning, CSV), print one line and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for register in commands.REGISTRY:
         register(sub)

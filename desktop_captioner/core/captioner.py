@@ -32,11 +32,17 @@ log = logging.getLogger(__name__)
 def captions_from_features(steps: StepDecoder, vocab: Vocabulary, features: np.ndarray,
                            beam_width: int = 3) -> list[tuple[str, float]]:
     """(caption text, normalised log-probability score) for each row of ``features``."""
+    return [(caption_text(vocab, h), h.score)
+            for h in search_captions(steps, vocab, features, beam_width)]
+
+
+def search_captions(steps: StepDecoder, vocab: Vocabulary, features: np.ndarray,
+                    beam_width: int = 3) -> list[Hypothesis]:
+    """Beam search over all of ``features`` at once, captions capped at the vocabulary's length."""
     if len(features) == 0:
         return []
-    hypotheses = beam_search(steps, np.asarray(features, np.float32), width=beam_width,
-                             max_length=vocab.max_length, batch_size=len(features))
-    return [(caption_text(vocab, h), h.score) for h in hypotheses]
+    return beam_search(steps, np.asarray(features, np.float32), width=beam_width,
+                       max_length=vocab.max_length, batch_size=len(features))
 
 
 def caption_text(vocab: Vocabulary, hypothesis: Hypothesis) -> str:
@@ -123,12 +129,8 @@ class Captioner:
         """Features as the precision the decoder was trained with would have made them."""
         if self.model.calibration is None:
             return features
-        return self.model.calibration.adapt(features, self.encoder.config.precision,
+        return self.model.calibration.adapt(features, self.precision,
                                             self.model.encoder_config.precision)
-
-    def _search(self, features: np.ndarray, beam_width: int) -> list[Hypothesis]:
-        return beam_search(self._steps, features, width=beam_width,
-                           max_length=self.model.vocab.max_length, batch_size=len(features))
 
     def _recheck_near_ties(self, items: Sequence[FeatureResult], hypotheses: list[Hypothesis],
                            beam_width: int) -> list[Hypothesis]:
@@ -148,7 +150,9 @@ class Captioner:
         exact = [(i, result) for i, result in zip(near, self._trained_encoder.extract(
             [items[i].path for i in near], batch_size=len(near))) if result.ok]
         if exact:
-            redone = self._search(np.stack([result.features for _, result in exact]), beam_width)
+            redone = search_captions(self._steps, self.model.vocab,
+                                     np.stack([result.features for _, result in exact]),
+                                     beam_width)
             for (i, _), hypothesis in zip(exact, redone):
                 hypotheses[i] = hypothesis
         self.rechecked += len(exact)
@@ -160,8 +164,8 @@ class Captioner:
         hypotheses = []
         if readable:
             features = self._as_trained(np.stack([item.features for item in readable]))
-            hypotheses = self._recheck_near_ties(readable, self._search(features, beam_width),
-                                                 beam_width)
+            found = search_captions(self._steps, self.model.vocab, features, beam_width)
+            hypotheses = self._recheck_near_ties(readable, found, beam_width)
         captions = iter(hypotheses)
         results = []
         for item in batch:

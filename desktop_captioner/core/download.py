@@ -49,7 +49,6 @@ def download_file(url: str, dest: Path, *, md5: str | None, size: int | None,
     the ``.part`` file is kept only after an interruption, for the next attempt."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = part_path(dest)
-    keep_partial = False
     try:
         digest = _stream(url, partial, size, progress, cancel, timeout)
         if md5 is not None and digest != md5.lower():
@@ -57,25 +56,28 @@ def download_file(url: str, dest: Path, *, md5: str | None, size: int | None,
                                 "(it was damaged or changed on the way)")
         os.replace(partial, dest)
     except (_Interrupted, Cancelled):
-        keep_partial = True
+        raise  # the bytes so far stay for the next attempt
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
         raise
-    finally:
-        if not keep_partial:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(partial)
     return dest
 
 
-def _resume_point(partial: Path, size: int | None) -> tuple[int, "hashlib._Hash"]:
-    """(bytes already there, their MD5 so far); 0 when there is nothing usable to resume."""
-    digest = hashlib.md5()
+def _resume_point(partial: Path, size: int | None) -> int:
+    """Bytes an earlier attempt left to resume from; 0 when there are none worth keeping."""
     have = partial.stat().st_size if partial.exists() else 0
-    if not have or (size and have >= size):
-        return 0, digest
-    with open(partial, "rb") as existing:
-        while chunk := existing.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return have, digest
+    return 0 if size and have >= size else have
+
+
+def _md5_so_far(partial: Path, start: int):
+    """An MD5 object fed the first ``start`` bytes of ``partial``, to continue after them."""
+    digest = hashlib.md5()
+    if start:
+        with open(partial, "rb") as existing:
+            while chunk := existing.read(CHUNK_BYTES):
+                digest.update(chunk)
+    return digest
 
 
 def _request(url: str, start: int) -> urllib.request.Request:
@@ -87,14 +89,15 @@ def _stream(url: str, partial: Path, size: int | None, progress: ProgressCallbac
             cancel: CancelToken | None, timeout: float) -> str:
     """Write the response body to ``partial``, after the bytes an earlier attempt left there
     when the server sends just the rest; returns the whole file's MD5 hex digest."""
-    start, digest = _resume_point(partial, size)
+    start = _resume_point(partial, size)
     done = 0
     try:
         with urllib.request.urlopen(_request(url, start), timeout=timeout) as response:
             resumed = bool(start) and response.status == 206 and response.headers.get(
                 "Content-Range", "").startswith(f"bytes {start}-")
             if not resumed:  # a full answer (or none asked for): start over
-                start, digest = 0, hashlib.md5()
+                start = 0
+            digest = _md5_so_far(partial, start)
             done = start
             length = response.headers.get("Content-Length")
             total = start + int(length) if length and length.isdigit() else (size or 0)

@@ -68,7 +68,6 @@ class EncoderConfig(SettingsRecord):
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-
 @dataclass(frozen=True)
 class FeatureResult:
     """One image's outcome: features, or a one-sentence reason it could not be read."""

@@ -48,7 +48,8 @@ class CaptioningController(QObject):
     def busy(self) -> bool:
         return self._job_running
 
-    def load_model(self, model_path: Path, weights_path: Path, precision: str | None = None) -> None:
+    def load_model(self, model_path: Path, weights_path: Path,
+                   precision: str | None = None) -> None:
         self.service.load_model(model_path, weights_path, precision)
 
     def start(self, rows: list[int], beam_width: int) -> None:
