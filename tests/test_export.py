@@ -20,7 +20,7 @@ def test_csv_header_is_exact_and_rows_round_trip(tmp_path):
                CaptionResult.failure(tmp_path / "bad.png", "bad.png is not a readable image.")]
     out = write_csv(results, tmp_path / "out.csv")
     raw = out.read_bytes()
-    assert raw.startswith(b"path,filename,caption,status,error\r\n")
+    assert raw.startswith(b"path,filename,caption,status,error,source,score\r\n")
     with out.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert tuple(rows[0]) == CSV_COLUMNS
@@ -47,7 +47,7 @@ def test_json_has_the_same_records(tmp_path):
     assert [tuple(r) for r in records] == [CSV_COLUMNS, CSV_COLUMNS]
     assert records[0]["filename"] == "é.jpg" and records[0]["caption"] == "=a caption"
     assert records[1] == {"path": str(tmp_path / "x.png"), "filename": "x.png", "caption": "",
-                          "status": "error", "error": "boom"}
+                          "status": "error", "error": "boom", "source": "", "score": ""}
 
 
 def test_sidecars_keep_existing_unless_overwrite(tmp_path):

@@ -16,10 +16,11 @@ from typing import Iterable
 from desktop_captioner.core.atomic import atomic_write_text
 from desktop_captioner.core.results import CaptionResult
 
-CSV_COLUMNS = ("path", "filename", "caption", "status", "error")
+# The first five are the original columns, in their order; later ones are only ever appended.
+CSV_COLUMNS = ("path", "filename", "caption", "status", "error", "source", "score")
 
 # Spreadsheets treat a cell starting with one of these as a formula (CSV injection).
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,14 @@ def _record(result: CaptionResult) -> dict[str, str]:
         "caption": result.caption,
         "status": result.status,
         "error": result.error,
+        "source": result.source if result.ok else "",
+        "score": "" if result.score is None else f"{result.score:.4f}",
     }
 
 
 def inert_cell(value: str) -> str:
     """Prefix ``'`` to a cell a spreadsheet would otherwise evaluate as a formula."""
-    return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
 def csv_text(results: Iterable[CaptionResult]) -> str:

@@ -12,6 +12,12 @@ from pathlib import Path
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 
+# Where a caption came from: the model, a person's edit, or the photo/a file that already had it.
+SOURCE_MODEL = "model"
+SOURCE_EDITED = "edited"
+SOURCE_IMPORTED = "imported"
+SOURCES = (SOURCE_MODEL, SOURCE_EDITED, SOURCE_IMPORTED)
+
 
 @dataclass(frozen=True)
 class CaptionResult:
@@ -22,6 +28,7 @@ class CaptionResult:
     score: float | None
     status: str
     error: str = ""
+    source: str = SOURCE_MODEL
 
     @property
     def ok(self) -> bool:

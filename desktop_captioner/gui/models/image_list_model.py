@@ -13,7 +13,8 @@ from typing import Iterable, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QUndoStack
 
-from desktop_captioner.core.results import STATUS_ERROR, STATUS_OK, CaptionResult
+from desktop_captioner.core.results import (SOURCE_EDITED, SOURCE_MODEL, STATUS_ERROR, STATUS_OK,
+                                            CaptionResult)
 from desktop_captioner.gui.models.undo_commands import EditCaptionCommand
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
 
@@ -37,6 +38,7 @@ class ImageItem:
     score: float | None = None
     status: str = NEW
     error: str = ""
+    source: str = SOURCE_MODEL  # where the caption came from (core.results.SOURCES)
 
     @property
     def has_outcome(self) -> bool:
@@ -46,7 +48,8 @@ class ImageItem:
     def to_result(self) -> CaptionResult:
         if self.status == ERROR:
             return CaptionResult(self.path, self.caption, self.score, STATUS_ERROR, self.error)
-        return CaptionResult(self.path, self.caption, self.score, STATUS_OK)
+        source = SOURCE_EDITED if self.status == EDITED else self.source
+        return CaptionResult(self.path, self.caption, self.score, STATUS_OK, source=source)
 
 
 class ImageListModel(QAbstractTableModel):
@@ -196,6 +199,7 @@ class ImageListModel(QAbstractTableModel):
             return
         item = self._items[row]
         item.caption, item.score, item.error = result.caption, result.score, result.error
+        item.source = result.source
         item.status = DONE if result.ok else ERROR
         self._row_changed(row)
 
