@@ -12,7 +12,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tests.support.fake_vgg16 import write_fake_vgg16_weights  # noqa: E402
 
-SHARED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "flickr8k_text"
 
 
 @pytest.fixture(autouse=True)
@@ -28,14 +27,6 @@ def app_home(tmp_path_factory, monkeypatch) -> Path:
 def weights_file(tmp_path_factory) -> Path:
     """A seeded random-init VGG16 notop file in the official legacy HDF5 layout."""
     return write_fake_vgg16_weights(tmp_path_factory.mktemp("weights") / "vgg16_notop.h5", seed=0)
-
-
-@pytest.fixture(scope="session")
-def flickr8k_text() -> Path:
-    """The real Flickr8k text files (token file, official splits, Kaggle captions.txt)."""
-    if not SHARED_TEXT.is_dir():
-        pytest.fail(f"the real Flickr8k text is expected at {SHARED_TEXT} (../shared/flickr8k_text)")
-    return SHARED_TEXT
 
 
 @pytest.fixture(scope="session")
