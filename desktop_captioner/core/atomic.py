@@ -4,9 +4,36 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
+
+
+def _process_umask() -> int:
+    """The umask, read without changing it where the OS tells (Linux); elsewhere set and restored
+    once, at import, before the app starts any thread that could create files meanwhile."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()
+
+
+def _final_mode(path: Path) -> int:
+    """The mode a replaced file keeps, or the one a plain ``open()`` would give a new file
+    (``mkstemp`` makes 0600 files whatever the umask, which would hide exports from others)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
 
 
 @contextlib.contextmanager
@@ -15,13 +42,15 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
     """Open a temp file next to ``path``; on success fsync it and rename it over ``path``.
 
     The temp file lives in the destination folder so the final ``os.replace`` never crosses a
-    file-system boundary (where it would stop being atomic). On any exception the temp file is
-    removed and ``path`` is untouched.
+    file-system boundary (where it would stop being atomic). The result has the mode of the file
+    it replaces, or the umask's for a new one. On any exception the temp file is removed and
+    ``path`` is untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp_name, _final_mode(path))
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()
