@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from desktop_captioner import __version__
@@ -30,10 +31,13 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_FATAL)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(log_path: Path) -> argparse.ArgumentParser:
     parser = _Parser(prog="desktop-captioner",
-                     description="Caption photos with a VGG16 encoder and an LSTM decoder.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+                     description="Caption photos with a VGG16 encoder and an LSTM decoder.",
+                     epilog=f"Log file: {log_path}",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)  # paths unwrapped
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {__version__} (log file: {log_path})")
     parser.add_argument("--self-test", nargs=argparse.REMAINDER,
                         help="[--model MODEL | --train] [--weights FILE]: check that "
                              "everything works (Qt, weights, encoder, training or the model, "
@@ -46,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     log_path = setup_logging()
-    parser = build_parser()
+    parser = build_parser(log_path)
     args = parser.parse_args(argv)
     if args.self_test is not None:
         from desktop_captioner import selftest

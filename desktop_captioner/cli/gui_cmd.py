@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from desktop_captioner.cli.display_check import require_display
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("gui", help="open the desktop app (the default command)",
@@ -18,6 +20,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_display()
     from desktop_captioner.gui.app import main  # Qt only when the GUI is wanted
 
     return main(args.paths, model=args.model, weights=args.weights, train_dir=args.train)

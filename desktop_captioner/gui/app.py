@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QMessageLogContext, QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -36,7 +36,19 @@ def _report_unexpected(exc_type, exc, tb) -> None:
                              f"Details are in {log_file()}.")
 
 
+_QT_LOG_LEVELS = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+                  QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+                  QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+
+def _log_qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    """Qt's own messages go to the log file, not the terminal: a platform plugin's remark such
+    as offscreen's "does not support propagateSizeHints()" is no concern of the user's."""
+    logging.getLogger("qt").log(_QT_LOG_LEVELS.get(kind, logging.WARNING), "%s", message)
+
+
 def create_application(argv: Sequence[str] | None = None) -> QApplication:
+    qInstallMessageHandler(_log_qt_message)
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     app.setApplicationName("Desktop Captioner")
     app.setApplicationVersion(__version__)
