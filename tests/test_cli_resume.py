@@ -7,7 +7,6 @@ point, ``python -m desktop_captioner``, as a subprocess and stops it with SIGKIL
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
