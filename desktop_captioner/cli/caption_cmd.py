@@ -2,23 +2,41 @@
 
 Every file named on the command line gets a row (a non-image named explicitly is an error row,
 because the user asked for it); folders are walked recursively and only images get rows, the rest
-are counted as skipped. Results go to CSV/JSON/sidecars, or as ``filename<TAB>caption`` lines to
-stdout when no export is asked for. Progress and the summary go to stderr.
+are counted as skipped. Results go to CSV/JSON/sidecars, written batch by batch as captioning goes
+(so an interrupted run keeps every finished row and ``--resume`` carries on from them), or as
+``filename<TAB>caption`` lines to stdout when no export is asked for. Progress and the summary go
+to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator, Sequence
 
+from desktop_captioner.cli.caption_outputs import CaptionOutputs
 from desktop_captioner.cli.terminal import TerminalProgress
-from desktop_captioner.core.export import has_sidecar, write_csv, write_json, write_sidecars
+from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.images import is_image_path
+from desktop_captioner.core.ordered_batches import ordered_batches
 from desktop_captioner.core.results import CaptionResult
+from desktop_captioner.core.resume import ResumeState, read_resume
+from desktop_captioner.core.sidecar_writer import SidecarWriter, has_caption_sidecar
+from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT, SidecarNames, \
+    normalise_sidecar_ext
+from desktop_captioner.core.streaming_export import CSV, StreamingExport, check_export_target, \
+    json_format
 
-EXIT_OK, EXIT_PARTIAL = 0, 1
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 130
+
+
+class ResumeError(CaptionerError):
+    """``--resume`` asked for where there is nothing to resume into."""
 
 
 @dataclass
@@ -29,19 +47,15 @@ class _Work:
     skipped_non_images: int = 0
     skipped_captioned: int = 0
 
-    @property
-    def to_caption(self) -> list[Path]:
-        return [row for row in self.rows if isinstance(row, Path)]
+    def skip(self, already_captioned: Callable[[Path], bool]) -> None:
+        """Drop the images ``already_captioned`` says need no caption (``--skip-captioned``)."""
+        rows = [row for row in self.rows
+                if not (isinstance(row, Path) and already_captioned(row))]
+        self.skipped_captioned += len(self.rows) - len(rows)
+        self.rows = rows
 
 
-def _add_image(work: _Work, path: Path, skip_captioned: bool) -> None:
-    if skip_captioned and has_sidecar(path):
-        work.skipped_captioned += 1
-    else:
-        work.rows.append(path)
-
-
-def collect(arguments: list[str], skip_captioned: bool = False) -> _Work:
+def collect(arguments: list[str]) -> _Work:
     """Expand the command line into rows, in the order given (folders sorted, recursively)."""
     work = _Work()
     for argument in arguments:
@@ -49,7 +63,7 @@ def collect(arguments: list[str], skip_captioned: bool = False) -> _Work:
         if path.is_dir():
             for child in sorted(p for p in path.rglob("*") if p.is_file()):
                 if is_image_path(child):
-                    _add_image(work, child, skip_captioned)
+                    work.rows.append(child)
                 else:
                     work.skipped_non_images += 1
         elif not path.exists():
@@ -58,60 +72,147 @@ def collect(arguments: list[str], skip_captioned: bool = False) -> _Work:
             work.rows.append(CaptionResult.failure(
                 path, f"{path} is not an image file this app reads (by its extension)."))
         else:
-            _add_image(work, path, skip_captioned)
+            work.rows.append(path)
     return work
 
 
-def _caption_all(args: argparse.Namespace, work: _Work, progress: TerminalProgress,
-                 print_rows: bool) -> list[CaptionResult]:
+def _export_targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """(path, format) of each export asked for; ``--json x.jsonl`` writes JSON Lines."""
+    targets = []
+    if args.csv:
+        targets.append((args.csv, CSV))
+    if args.json:
+        targets.append((args.json, json_format(args.json)))
+    return targets
+
+
+def _read_resume(targets: list[tuple[Path, str]], work: _Work) -> ResumeState | None:
+    """The rows an interrupted run left in the first export target, or None for a fresh start."""
+    if not targets:
+        raise ResumeError("--resume carries on an interrupted --csv or --json export; "
+                          "name the file with --csv or --json.")
+    target = targets[0][0]
+    if not target.exists():
+        print(f"desktop-captioner: {target} does not exist yet; starting from the beginning.",
+              file=sys.stderr)
+        return None
+    inputs = [row if isinstance(row, Path) else row.path for row in work.rows]
+    state = read_resume(target, inputs)
+    for problem in state.problems:
+        log.warning("resume: %s", problem)
+    note = f"Resuming {target}: {len(state.done)} images already captioned"
+    if state.others:
+        note += f"; {len(state.others)} rows for images not in this run kept at the end"
+    if state.retried:
+        note += f"; {state.retried} error rows tried again"
+    if state.problems:
+        note += f"; {len(state.problems)} unreadable rows skipped (details in the log)"
+    print(note + ".", file=sys.stderr)
+    return state
+
+
+def _caption_batches(args: argparse.Namespace, rows: Sequence[Path | CaptionResult],
+                     progress: TerminalProgress) -> Iterator[list[CaptionResult]]:
+    """The rows as results, in order, a Captioner batch at a time (the model is only loaded
+    when there is something to caption)."""
     from desktop_captioner.core.captioner import Captioner
 
-    captioned = iter(())
-    if work.to_caption:
+    paths = [row for row in rows if isinstance(row, Path)]
+    captioned: Iterator[CaptionResult] = iter(())
+    if paths:
         captioner = Captioner.load(args.model, weights=args.weights, download_weights=True,
                                    precision=args.precision, progress=progress)
-        captioned = captioner.caption(work.to_caption, batch_size=args.batch_size,
+        captioned = captioner.caption(paths, batch_size=args.batch_size,
                                       beam_width=args.beam_width, progress=progress)
-    results = []
-    for row in work.rows:
-        result = next(captioned) if isinstance(row, Path) else row
-        results.append(result)
-        if print_rows:
-            _print_row(result, progress)
-    return results
+    return ordered_batches(rows, captioned, args.batch_size)
 
 
-def _print_row(result: CaptionResult, progress: TerminalProgress) -> None:
-    progress.close()  # end a half-drawn progress line before printing a row
-    if result.ok:
-        print(f"{result.path.name}\t{result.caption}", flush=True)
-    else:
-        print(f"desktop-captioner: {result.path.name}: {result.error}", file=sys.stderr)
+def _in_input_order(rows: Sequence[Path | CaptionResult], resume: ResumeState | None,
+                    new: Sequence[CaptionResult]) -> list[CaptionResult]:
+    """What one uninterrupted run would have written: the kept and new rows in input order,
+    then the kept rows for images outside this run's input."""
+    if resume is None:
+        return list(new)
+    fresh = iter(new)
+    ordered = [resume.done[row] if isinstance(row, Path) and row in resume.done else next(fresh)
+               for row in rows]
+    return ordered + resume.others
 
 
 def run(args: argparse.Namespace) -> int:
     from desktop_captioner.core.modelfile import read_manifest
 
     read_manifest(args.model)  # a bad model file fails before anything slow starts
-    work = collect(args.paths, skip_captioned=args.skip_captioned)
+    targets = _export_targets(args)
+    for target, _ in targets:
+        check_export_target(target)  # an unwritable target fails before any captioning
+    names = SidecarNames(args.sidecar_ext)
+    work = collect(args.paths)
+    resume = _read_resume(targets, work) if args.resume else None
+    done = resume.done if resume is not None else {}
+    if args.skip_captioned:  # an image the resumed file lists stays in, to keep its place
+        work.skip(lambda image: image not in done and has_caption_sidecar(image, names))
+    kept, to_do = _split_done(work.rows, resume)
+
     progress = TerminalProgress()
-    exporting = bool(args.csv or args.json or args.sidecars)
+    sidecars = SidecarWriter(names, overwrite=args.overwrite_sidecars) if args.sidecars else None
+    exports = [StreamingExport(target, fmt) for target, fmt in targets]
     try:
-        results = _caption_all(args, work, progress, print_rows=not exporting)
+        with CaptionOutputs(exports, sidecars, progress) as outputs:
+            if kept:
+                outputs.write(kept)
+            for batch in _caption_batches(args, to_do, progress):
+                outputs.write(batch)
+            paths = outputs.finish(_in_input_order(work.rows, resume, outputs.written[len(kept):]))
+    except KeyboardInterrupt:
+        progress.close()
+        _report_interrupted(exports, sidecars)
+        return EXIT_INTERRUPTED
     finally:
         progress.close()
-    if args.csv:
-        print(f"Wrote {write_csv(results, args.csv)}", file=sys.stderr)
-    if args.json:
-        print(f"Wrote {write_json(results, args.json)}", file=sys.stderr)
-    if args.sidecars:
-        counts = write_sidecars(results, overwrite=args.overwrite_sidecars)
-        print(f"Sidecars: {counts.written} written, {counts.kept} existing kept.", file=sys.stderr)
+    for path in paths:
+        print(f"Wrote {path}", file=sys.stderr)
+    if sidecars is not None:
+        print(sidecars.summary(), file=sys.stderr)
+        log.info("%s", sidecars.summary())
+    return _summarise(outputs.written, work, len(kept))
+
+
+def _split_done(rows: Sequence[Path | CaptionResult], resume: ResumeState | None
+                ) -> tuple[list[CaptionResult], list[Path | CaptionResult]]:
+    """(rows kept from the resumed file, written first; the rows still to do, in input order)."""
+    if resume is None:
+        return [], list(rows)
+    kept = [resume.done[row] for row in rows if isinstance(row, Path) and row in resume.done]
+    to_do = [row for row in rows if not (isinstance(row, Path) and row in resume.done)]
+    return kept + resume.others, to_do
+
+
+def _summarise(results: Sequence[CaptionResult], work: _Work, kept: int) -> int:
+    """Print the run's summary line; the exit code says whether any image failed."""
     failed = sum(not r.ok for r in results)
-    print(f"Captioned {len(results) - failed} of {len(results)} images; {failed} failed; "
+    earlier = f" ({kept} of them from the interrupted run)" if kept else ""
+    print(f"Captioned {len(results) - failed} of {len(results)} images{earlier}; {failed} failed; "
           f"skipped {work.skipped_non_images} non-image files and "
           f"{work.skipped_captioned} already captioned.", file=sys.stderr)
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _report_interrupted(exports: Sequence[StreamingExport], sidecars: SidecarWriter | None
+                        ) -> None:
+    """Ctrl+C: every finished batch is already on disk; say where, and how to go on."""
+    if not exports and sidecars is not None:
+        print(f"desktop-captioner: interrupted; {sidecars.written} sidecars were written. Run "
+              f"the same command with --skip-captioned to caption the rest.", file=sys.stderr)
+    elif not exports:
+        print("desktop-captioner: interrupted.", file=sys.stderr)
+    elif exports[0].rows == 0:
+        print(f"desktop-captioner: interrupted before the first batch finished; "
+              f"{exports[0].path} was not changed.", file=sys.stderr)
+    else:
+        print(f"desktop-captioner: interrupted; {exports[0].rows} finished rows are in "
+              f"{exports[0].path}. Run the same command with --resume to caption the rest.",
+              file=sys.stderr)
 
 
 def positive_int(text: str) -> int:
@@ -119,6 +220,13 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def _sidecar_ext(text: str) -> str:
+    try:
+        return normalise_sidecar_ext(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_precision_argument(parser: argparse.ArgumentParser) -> None:
@@ -134,15 +242,31 @@ def register(subparsers) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
     parser.add_argument("--model", required=True, type=Path, help="a trained .dcmodel file")
     parser.add_argument("--weights", type=Path, help="VGG16 notop weights file (.h5)")
-    parser.add_argument("--csv", type=Path, metavar="OUT", help="write results to this CSV file")
-    parser.add_argument("--json", type=Path, metavar="OUT", help="write results to this JSON file")
+    parser.add_argument("--csv", type=Path, metavar="OUT",
+                        help="write results to this CSV file, batch by batch as they finish")
+    parser.add_argument("--json", type=Path, metavar="OUT",
+                        help="write results to this JSON file (JSON Lines, one record a line, "
+                             "when OUT ends in .jsonl)")
+    parser.add_argument("--resume", action="store_true",
+                        help="carry on an interrupted run of the same command: keep the rows "
+                             "already in the --csv (or --json) file, caption only the rest "
+                             "(error rows are tried again)")
     parser.add_argument("--sidecars", action="store_true",
-                        help="write each caption to a .txt file next to its image")
+                        help="write each caption to a sidecar file next to its image (a.txt; "
+                             "a.jpg.txt and a.png.txt when images in a folder share a name)")
+    parser.add_argument("--sidecar-ext", type=_sidecar_ext, default=DEFAULT_SIDECAR_EXT,
+                        metavar="EXT",
+                        help="sidecar file extension (default: .txt; .caption is also common)")
     parser.add_argument("--overwrite-sidecars", action="store_true",
-                        help="replace existing .txt sidecars (kept by default)")
+                        help="replace existing sidecars (kept by default)")
     parser.add_argument("--skip-captioned", action="store_true",
-                        help="skip images that already have a .txt sidecar")
-    parser.add_argument("--beam-width", type=positive_int, default=3, metavar="K")
-    parser.add_argument("--batch-size", type=positive_int, default=16, metavar="N")
+                        help="skip images that already have a sidecar (the name --sidecars "
+                             "would write, with --sidecar-ext)")
+    parser.add_argument("--beam-width", type=positive_int, default=3, metavar="K",
+                        help="captions the beam search keeps in play (default: 3; 1 is "
+                             "greedy and fastest)")
+    parser.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
+                        help="images captioned together, and written out together "
+                             "(default: 16)")
     add_precision_argument(parser)
     parser.set_defaults(func=run)

@@ -49,10 +49,12 @@ def inert_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
-def csv_text(results: Iterable[CaptionResult]) -> str:
+def csv_text(results: Iterable[CaptionResult], header: bool = True) -> str:
+    """CSV text (CRLF line ends), starting with the header line unless ``header`` is False."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     for result in results:
         writer.writerow({key: inert_cell(value) for key, value in _record(result).items()})
     return buffer.getvalue()
@@ -80,6 +82,18 @@ def sidecar_path(image_path: str | Path) -> Path:
 
 def has_sidecar(image_path: str | Path) -> bool:
     return sidecar_path(image_path).is_file()
+
+
+def jsonl_text(results: Iterable[CaptionResult]) -> str:
+    """The JSON records, one a line (JSON Lines): each line is complete on its own."""
+    return "".join(json.dumps(_record(result), ensure_ascii=False) + "\n" for result in results)
+
+
+def write_jsonl(results: Iterable[CaptionResult], out_path: str | Path) -> Path:
+    """Write the same records as the CSV, as JSON Lines, atomically to ``out_path``."""
+    out_path = Path(out_path)
+    atomic_write_text(out_path, jsonl_text(results))
+    return out_path
 
 
 def write_sidecars(results: Iterable[CaptionResult], overwrite: bool = False) -> SidecarCounts:

@@ -1,0 +1,70 @@
+"""Where ``caption`` puts each finished batch: sidecars, CSV/JSON exports, or stdout lines.
+
+Sidecars are written before the exports, so an image listed in an export always has its sidecar
+too and a resumed run never needs to go back for one. Every batch is on disk before the next one
+is captioned.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from desktop_captioner.cli.terminal import TerminalProgress
+from desktop_captioner.core.results import CaptionResult
+from desktop_captioner.core.sidecar_writer import SidecarWriter
+from desktop_captioner.core.streaming_export import StreamingExport
+
+log = logging.getLogger(__name__)
+
+
+class CaptionOutputs:
+    """The run's outputs, written batch by batch; use as a context manager."""
+
+    def __init__(self, exports: Sequence[StreamingExport], sidecars: SidecarWriter | None,
+                 progress: TerminalProgress) -> None:
+        self.exports = list(exports)
+        self.sidecars = sidecars
+        self.print_rows = not self.exports and sidecars is None
+        self.progress = progress
+        self.written: list[CaptionResult] = []  # every row, in the order it went out
+
+    def __enter__(self) -> "CaptionOutputs":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for export in self.exports:
+            export.close()
+
+    def write(self, batch: Sequence[CaptionResult]) -> None:
+        if self.sidecars is not None:
+            for error in self.sidecars.write(batch):
+                self._say(error)
+        for export in self.exports:
+            export.write(batch)
+        if self.print_rows:
+            for result in batch:
+                self._print_row(result)
+        self.written.extend(batch)
+
+    def finish(self, in_order: Sequence[CaptionResult]) -> list[Path]:
+        """End the run with the exports holding ``in_order``: a resumed run whose rows went out
+        in another order is rewritten atomically. Returns the exports' paths."""
+        rewrite = list(in_order) != self.written
+        if rewrite:
+            log.info("rewriting the exports in input order")
+        return [export.rewrite(in_order) if rewrite else export.finish()
+                for export in self.exports]
+
+    def _print_row(self, result: CaptionResult) -> None:
+        if result.ok:
+            self.progress.close()  # end a half-drawn progress line before printing a row
+            print(f"{result.path.name}\t{result.caption}", flush=True)
+        else:
+            self._say(f"{result.path.name}: {result.error}")
+
+    def _say(self, message: str) -> None:
+        self.progress.close()
+        print(f"desktop-captioner: {message}", file=sys.stderr)
