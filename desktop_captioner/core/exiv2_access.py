@@ -126,6 +126,21 @@ def set_caption_fields(image: exiv2.Image, caption: str) -> None:
         image.exifData()[EXIF_DESCRIPTION] = exiv2.AsciiValue(caption)
 
 
+def has_legacy_iptc_text(image: exiv2.Image) -> bool:
+    """True when IPTC text besides the caption is in an undeclared, non-UTF-8 character set
+    (Latin-1 from older software): marking the block UTF-8 would garble that text."""
+    iptc = image.iptcData()
+    if IPTC_CHARSET in iptc and _raw(iptc[IPTC_CHARSET]) == IPTC_UTF8.encode("ascii"):
+        return False
+    for datum in iptc:
+        if datum.key() != IPTC_CAPTION and datum.typeId() == exiv2.TypeId.string:
+            try:
+                _raw(datum).decode("utf-8")
+            except UnicodeDecodeError:
+                return True
+    return False
+
+
 def _clip_utf8(text: str, max_bytes: int) -> str:
     """``text`` cut to at most ``max_bytes`` of UTF-8, never inside a character."""
     return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")

@@ -99,11 +99,12 @@ def _sidecar_packet(sidecar: Path, existing: bytes, caption: str) -> bytes:
 
 
 def _embed(image: Path, caption: str) -> Path:
-    _require_writable_file(image, "photo")
-    _require_writable_folder(image)
-    stamp = _stamp(image)
-    updated = _embedded_copy(image, _read(image, "photo"), caption)
-    _save(image, updated, stamp, "photo")
+    real = image.resolve()  # a symbolic link stays one: the file it points to gets the caption
+    _require_writable_file(real, "photo")
+    _require_writable_folder(real)
+    stamp = _stamp(real)
+    updated = _embedded_copy(image, _read(real, "photo"), caption)
+    _save(real, updated, stamp, "photo")
     return image
 
 
@@ -121,6 +122,10 @@ def _embedded_copy(image: Path, original: bytes, caption: str) -> bytes:
         if not ex.can_write(photo, exiv2.MetadataId.Xmp):
             raise MetadataError(f"{image} cannot hold embedded captions (exiv2 cannot write "
                                 f"{photo.mimeType()} files); use XMP sidecars.")
+        if ex.can_write(photo, exiv2.MetadataId.Iptc) and ex.has_legacy_iptc_text(photo):
+            raise MetadataError(f"{image} has IPTC text in an older character set that marking "
+                                f"it UTF-8 would garble; the caption was not embedded (use XMP "
+                                f"sidecars).")
         ex.set_caption_fields(photo, caption)
         try:
             photo.writeMetadata()
