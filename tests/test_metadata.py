@@ -176,6 +176,20 @@ def test_a_second_write_replaces_the_caption(tmp_path, mode):
     assert read_existing_caption(photo, SidecarNames()).caption == CAPTION
 
 
+@pytest.mark.parametrize("mode", METADATA_MODES)
+def test_long_multi_line_and_control_character_captions(tmp_path, mode):
+    photo = make_photo(tmp_path / "photo.jpg")
+    long_caption = "é" * 1500  # 3000 bytes of UTF-8: IPTC keeps its 2000-byte limit
+    written = write_caption_metadata(photo, long_caption, mode)
+    fields = read_back(written)
+    assert fields["dc"] == long_caption
+    if mode == "embed":
+        assert fields["iptc"] == ("é" * 1000).encode("utf-8")
+        assert fields["exif"] == long_caption.encode("utf-8")
+    write_caption_metadata(photo, "line one\r\nline\ttwo\x00\x0bend", mode)
+    assert read_back(written)["dc"] == "line one\r\nline\ttwo  end"
+
+
 def test_a_read_only_photo_is_not_embedded(tmp_path):
     photo = make_photo(tmp_path / "photo.jpg")
     os.chmod(photo, 0o444)
