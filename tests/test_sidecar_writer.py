@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 
 from desktop_captioner.core.results import CaptionResult
-from desktop_captioner.core.sidecar_writer import SidecarWriter, has_caption_sidecar
+from desktop_captioner.core.existing_captions import read_existing_caption
+from desktop_captioner.core.sidecar_writer import SidecarWriter
 from desktop_captioner.core.sidecars import SidecarNames
 
 
@@ -31,8 +32,9 @@ def test_images_sharing_a_stem_each_get_their_own_sidecar(tmp_path, caplog):
     assert (writer.written, writer.kept, len(writer.full_names)) == (4, 0, 3)
     assert "3 shared a name" in writer.summary() and "(a.jpg.caption)" in writer.summary()
     assert "a.png.caption" in caplog.text
-    assert all(has_caption_sidecar(image, SidecarNames(".caption")) for image in images)
-    assert not any(has_caption_sidecar(image, SidecarNames()) for image in images)
+    found = [read_existing_caption(image, SidecarNames(".caption")) for image in images]
+    assert [c.caption for c in found] == [f"caption of {image.name}" for image in images]
+    assert not any(read_existing_caption(image, SidecarNames()) for image in images)
 
 
 def test_existing_sidecars_are_kept_unless_overwrite_and_failures_counted(tmp_path):

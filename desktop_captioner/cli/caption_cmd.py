@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from desktop_captioner.cli.caption_outputs import CaptionOutputs
+from desktop_captioner.cli.metadata_output import add_metadata_argument
 from desktop_captioner.cli.terminal import TerminalProgress
 from desktop_captioner.core.errors import CaptionerError
+from desktop_captioner.core.existing_captions import read_existing_caption
 from desktop_captioner.core.images import is_image_path
 from desktop_captioner.core.ordered_batches import ordered_batches
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.resume import ResumeState, read_resume
-from desktop_captioner.core.sidecar_writer import SidecarWriter, has_caption_sidecar
+from desktop_captioner.core.sidecar_writer import SidecarWriter
 from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT, SidecarNames, \
     normalise_sidecar_ext
 from desktop_captioner.core.streaming_export import CSV, StreamingExport, check_export_target, \
@@ -151,16 +153,17 @@ def run(args: argparse.Namespace) -> int:
     resume = _read_resume(targets, work) if args.resume else None
     done = resume.done if resume is not None else {}
     if args.skip_captioned:  # an image the resumed file lists stays in, to keep its place
-        work.skip(lambda image: image not in done and has_caption_sidecar(image, names))
+        work.skip(lambda image: image not in done
+                  and read_existing_caption(image, names) is not None)
     kept, to_do = _split_done(work.rows, resume)
 
     progress = TerminalProgress()
     sidecars = SidecarWriter(names, overwrite=args.overwrite_sidecars) if args.sidecars else None
     exports = [StreamingExport(target, fmt) for target, fmt in targets]
     try:
-        with CaptionOutputs(exports, sidecars, progress) as outputs:
+        with CaptionOutputs(exports, sidecars, progress, args.metadata) as outputs:
             if kept:
-                outputs.write(kept)
+                outputs.write_kept(kept)
             for batch in _caption_batches(args, to_do, progress):
                 outputs.write(batch)
             paths = outputs.finish(_in_input_order(work.rows, resume, outputs.written[len(kept):]))
@@ -175,7 +178,9 @@ def run(args: argparse.Namespace) -> int:
     if sidecars is not None:
         print(sidecars.summary(), file=sys.stderr)
         log.info("%s", sidecars.summary())
-    return _summarise(outputs.written, work, len(kept))
+    if args.metadata:
+        print(outputs.metadata.summary(args.metadata), file=sys.stderr)
+    return _summarise(outputs.written, work, len(kept), outputs.metadata.failed)
 
 
 def _split_done(rows: Sequence[Path | CaptionResult], resume: ResumeState | None
@@ -188,14 +193,16 @@ def _split_done(rows: Sequence[Path | CaptionResult], resume: ResumeState | None
     return kept + resume.others, to_do
 
 
-def _summarise(results: Sequence[CaptionResult], work: _Work, kept: int) -> int:
-    """Print the run's summary line; the exit code says whether any image failed."""
+def _summarise(results: Sequence[CaptionResult], work: _Work, kept: int,
+               metadata_failed: int) -> int:
+    """Print the run's summary line; the exit code says whether any image (or its metadata)
+    failed."""
     failed = sum(not r.ok for r in results)
     earlier = f" ({kept} of them from the interrupted run)" if kept else ""
     print(f"Captioned {len(results) - failed} of {len(results)} images{earlier}; {failed} failed; "
           f"skipped {work.skipped_non_images} non-image files and "
           f"{work.skipped_captioned} already captioned.", file=sys.stderr)
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return EXIT_PARTIAL if failed or metadata_failed else EXIT_OK
 
 
 def _report_interrupted(exports: Sequence[StreamingExport], sidecars: SidecarWriter | None
@@ -260,8 +267,11 @@ def register(subparsers) -> None:
     parser.add_argument("--overwrite-sidecars", action="store_true",
                         help="replace existing sidecars (kept by default)")
     parser.add_argument("--skip-captioned", action="store_true",
-                        help="skip images that already have a sidecar (the name --sidecars "
-                             "would write, with --sidecar-ext)")
+                        help="skip images that already have a caption: a sidecar (the name "
+                             "--sidecars would write, with --sidecar-ext), an XMP sidecar, or "
+                             "one inside the photo (XMP, IPTC, EXIF; camera boilerplate such as "
+                             "'OLYMPUS DIGITAL CAMERA' does not count)")
+    add_metadata_argument(parser, default=None)
     parser.add_argument("--beam-width", type=positive_int, default=3, metavar="K",
                         help="captions the beam search keeps in play (default: 3; 1 is "
                              "greedy and fastest)")

@@ -1,8 +1,9 @@
-"""Where ``caption`` puts each finished batch: sidecars, CSV/JSON exports, or stdout lines.
+"""Where ``caption`` puts each finished batch: sidecars, photo metadata, CSV/JSON exports, or
+stdout lines.
 
-Sidecars are written before the exports, so an image listed in an export always has its sidecar
-too and a resumed run never needs to go back for one. Every batch is on disk before the next one
-is captioned.
+Sidecars and metadata are written before the exports, so an image listed in an export has them
+too and a resumed run never needs to go back for them. Every batch is on disk before the next
+one is captioned.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from desktop_captioner.cli.metadata_output import MetadataCounts, write_metadata_for
 from desktop_captioner.cli.terminal import TerminalProgress
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.sidecar_writer import SidecarWriter
@@ -24,9 +26,11 @@ class CaptionOutputs:
     """The run's outputs, written batch by batch; use as a context manager."""
 
     def __init__(self, exports: Sequence[StreamingExport], sidecars: SidecarWriter | None,
-                 progress: TerminalProgress) -> None:
+                 progress: TerminalProgress, metadata_mode: str | None = None) -> None:
         self.exports = list(exports)
         self.sidecars = sidecars
+        self.metadata_mode = metadata_mode
+        self.metadata = MetadataCounts()
         self.print_rows = not self.exports and sidecars is None
         self.progress = progress
         self.written: list[CaptionResult] = []  # every row, in the order it went out
@@ -42,12 +46,22 @@ class CaptionOutputs:
         if self.sidecars is not None:
             for error in self.sidecars.write(batch):
                 self._say(error)
-        for export in self.exports:
-            export.write(batch)
+        if self.metadata_mode is not None:
+            self.progress.close()
+            counts = write_metadata_for(batch, self.metadata_mode)
+            self.metadata.written += counts.written
+            self.metadata.failed += counts.failed
+        self.write_kept(batch)
         if self.print_rows:
             for result in batch:
                 self._print_row(result)
-        self.written.extend(batch)
+
+    def write_kept(self, rows: Sequence[CaptionResult]) -> None:
+        """Rows a resumed run keeps: their sidecars and metadata were written with them, before
+        they reached the export, so only the exports take them again."""
+        for export in self.exports:
+            export.write(rows)
+        self.written.extend(rows)
 
     def finish(self, in_order: Sequence[CaptionResult]) -> list[Path]:
         """End the run with the exports holding ``in_order``: a resumed run whose rows went out

@@ -20,11 +20,6 @@ from desktop_captioner.core.sidecars import SidecarNames
 log = logging.getLogger(__name__)
 
 
-def has_caption_sidecar(image: str | Path, names: SidecarNames) -> bool:
-    """Whether ``image`` already has its caption sidecar (by ``names``' rule and extension)."""
-    return names.path(image).is_file()
-
-
 class SidecarWriter:
     """Writes each successful caption to its image's sidecar and keeps the counts for a summary."""
 
