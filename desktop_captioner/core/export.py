@@ -15,6 +15,7 @@ from typing import Iterable
 
 from desktop_captioner.core.atomic import atomic_write_text
 from desktop_captioner.core.results import CaptionResult
+from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT, SidecarNames
 
 # The first five are the original columns, in their order; later ones are only ever appended.
 CSV_COLUMNS = ("path", "filename", "caption", "status", "error", "source", "score")
@@ -82,15 +83,17 @@ def has_sidecar(image_path: str | Path) -> bool:
     return sidecar_path(image_path).is_file()
 
 
-def write_sidecars(results: Iterable[CaptionResult], overwrite: bool = False) -> SidecarCounts:
-    """Write each successful caption to its image's sidecar; existing sidecars are the user's
-    work, so they are kept unless ``overwrite`` is asked for."""
+def write_sidecars(results: Iterable[CaptionResult], overwrite: bool = False,
+                   ext: str = DEFAULT_SIDECAR_EXT) -> SidecarCounts:
+    """Write each successful caption to its image's sidecar (named by ``SidecarNames(ext)``);
+    existing sidecars are the user's work, so they are kept unless ``overwrite`` is asked for."""
+    names = SidecarNames(ext)
     written = kept = skipped = 0
     for result in results:
         if not result.ok:
             skipped += 1
             continue
-        target = sidecar_path(result.path)
+        target = names.path(result.path)
         if target.exists() and not overwrite:
             kept += 1
             continue
