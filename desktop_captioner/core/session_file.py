@@ -5,11 +5,11 @@ work. Rows are plain tuples of strings and numbers (no Qt here): the GUI snapsho
 on its own thread and this module serialises and writes them on a worker thread. Statuses are
 stored as the GUI's strings without checking them, so a status added later needs no change here.
 
-The file is JSON with one row per line (readable, and written row by row so a writing thread
-gives the GIL back often)::
+The file is JSON, its rows serialised in chunks of CHUNK_ROWS, one chunk per line; between
+chunks the writing thread gives the GIL back, so the GUI thread never waits long for it::
 
     {"format": "desktop-captioner-session", "version": 1, "columns": [...], "rows": [
-    ["/photos/a.jpg", "a dog", -0.5, "done", "", "model", true],
+    ["/photos/a.jpg", "a dog", -0.5, "done", "", "model", true], ["/photos/b.jpg", ...], ...
     ...
     ]}
 """
@@ -22,7 +22,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write
@@ -35,6 +35,7 @@ PREVIOUS_SESSION_FILE_NAME = "session-previous.json"
 SESSION_FORMAT = "desktop-captioner-session"
 SESSION_VERSION = 1
 COLUMNS = ("path", "caption", "score", "status", "error", "source", "unsaved")
+CHUNK_ROWS = 200  # about a millisecond of json.dumps
 
 
 class SessionFileError(CaptionerError):
@@ -67,16 +68,16 @@ def previous_session_path() -> Path:
     return paths.data_dir() / PREVIOUS_SESSION_FILE_NAME
 
 
-def write_session(rows: Iterable[Sequence], path: Path) -> None:
+def write_session(rows: Sequence[Sequence], path: Path) -> None:
     """Write ``rows`` (tuples in COLUMNS order) to ``path`` atomically."""
     header = json.dumps({"format": SESSION_FORMAT, "version": SESSION_VERSION,
                          "columns": list(COLUMNS)})
     with atomic_write(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(header[:-1] + ', "rows": [\n')
-        separator = ""
-        for row in rows:
-            handle.write(separator + json.dumps(row, ensure_ascii=False))
-            separator = ",\n"
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = json.dumps(rows[start:start + CHUNK_ROWS], ensure_ascii=False)[1:-1]
+            handle.write((",\n" if start else "") + chunk)
+            time.sleep(0)  # one json.dumps call holds the GIL throughout; let others run
         handle.write("\n]}\n")
 
 
