@@ -480,8 +480,11 @@ class MainWindow(QMainWindow):
         self.sidecars_action.setEnabled(has_rows)
         self.remove_action.setEnabled(has_selection)
         self.clear_action.setEnabled(has_rows and not busy)
-        self.restore_session_action.setEnabled(self.session.has_previous and not busy)
-        self.restore_session_button.setVisible(self.session.has_previous)
+        waiting = self.session.previous_count
+        self.restore_session_action.setEnabled(bool(waiting) and not busy)
+        self.restore_session_action.setText(
+            f"&Restore Last Session ({waiting:,} photos)" if waiting else "&Restore Last Session")
+        self.restore_session_button.setVisible(bool(waiting))
         self.open_model_action.setEnabled(not busy)
         self.precision_menu.setEnabled(not busy)
         model_info = self.captioning.model_info

@@ -106,7 +106,7 @@ class SessionKeeper(QObject):
         self._writer = _SessionWriter(self.path)
         self._sequence = 0
         self._writing = self._again = self._active = False
-        self.has_previous = False  # a session set aside at start-up waits to be restored
+        self.previous_count = 0  # photos in a session set aside at start-up (0: none waits)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(delay_ms)
@@ -131,7 +131,7 @@ class SessionKeeper(QObject):
             message = f"Restored last session: {len(rows):,} photos."
         elif rows:
             os.replace(self.path, self.previous_path)
-            self.has_previous = True
+            self.previous_count = len(rows)
             message = (f"Your last session ({len(rows):,} photos) was not restored; "
                        "File → Restore Last Session brings it back.")
         self._active = True
@@ -141,7 +141,7 @@ class SessionKeeper(QObject):
     def restore_previous(self) -> str:
         """Replace the list with the session set aside at start-up; returns a status sentence."""
         rows, problem = self._read(self.previous_path)
-        self.has_previous = False
+        self.previous_count = 0
         if not rows:
             return problem or f"{self.previous_path} is no longer there, so nothing was restored."
         self._apply(rows)

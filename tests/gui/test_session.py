@@ -15,6 +15,7 @@ from desktop_captioner.core.session_file import (SessionFileError, previous_sess
                                                  read_session, session_path, write_session)
 from desktop_captioner.gui import app
 from desktop_captioner.gui.models.image_list_model import COL_SOURCE, COL_STATUS
+from desktop_captioner.gui.settings import Settings, load_settings
 from tests.gui.conftest import add_and_wait, answer_unsaved, statuses, wait_for_model
 
 ROWS = [("/p/a.jpg", "a red square", -0.5, "done", "", "model", True),
@@ -121,6 +122,7 @@ def test_starting_with_photos_offers_the_last_session(qtbot, make_window, photos
     qtbot.waitUntil(lambda: window.model.rowCount() == 1 and not window.adder.walker.busy)
 
     assert window.restore_session_action.isEnabled()
+    assert window.restore_session_action.text() == "&Restore Last Session (4 photos)"
     assert window.restore_session_button.isVisible()
     assert previous_session_path().is_file()
     window.restore_session_action.trigger()  # the list has no captions: nothing to ask
@@ -145,6 +147,14 @@ def test_no_restore_flag_and_setting_keep_the_session_for_later(qtbot, make_wind
     write_session(ROWS, session_path())
     second.start()
     assert second.model.rowCount() == 0 and second.restore_session_action.isEnabled()
+
+
+def test_the_restore_setting_is_a_checked_bool(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"restore_session": False}))
+    assert load_settings(path) == (Settings(restore_session=False), "")
+    path.write_text(json.dumps({"restore_session": "no"}))
+    assert load_settings(path)[0].restore_session is True
 
 
 def test_gui_no_restore_flag_reaches_the_app(monkeypatch):
