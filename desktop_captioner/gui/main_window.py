@@ -116,6 +116,11 @@ class MainWindow(QMainWindow):
         self.restore_session_action = self._action(
             "&Restore Last Session", self.restore_last_session,
             tip="Replace the list with the session that was open when the app last ended")
+        self.restore_at_start_action = self._action(
+            "Reopen Last Session at &Start", self.set_restore_at_start,
+            tip="Started without photos, the app shows the list it had when it last ended")
+        self.restore_at_start_action.setCheckable(True)
+        self.restore_at_start_action.setChecked(self.settings.restore_session)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
@@ -145,7 +150,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action])
         file_menu.addSeparator()
-        file_menu.addAction(self.restore_session_action)
+        file_menu.addActions([self.restore_session_action, self.restore_at_start_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -303,6 +308,11 @@ class MainWindow(QMainWindow):
             return
         self.status.showMessage(self.session.restore_previous(), 15000)
         self._update_actions()
+
+    @Slot(bool)
+    def set_restore_at_start(self, checked: bool) -> None:
+        self.settings.restore_session = checked
+        self.save_settings()
 
     def _after_rows_removed(self) -> None:
         if not self.model.rowCount():

@@ -94,7 +94,6 @@ class SessionKeeper(QObject):
     that was never started (tests, mostly) leaves the session file alone."""
 
     save_failed = Signal(str)  # one sentence for the status bar
-    saved = Signal()  # a background write finished
 
     def __init__(self, model: ImageListModel, parent: QObject | None = None,
                  path: Path | None = None, previous_path: Path | None = None,
@@ -130,10 +129,15 @@ class SessionKeeper(QObject):
             self._apply(rows)
             message = f"Restored last session: {len(rows):,} photos."
         elif rows:
-            os.replace(self.path, self.previous_path)
-            self.previous_count = len(rows)
-            message = (f"Your last session ({len(rows):,} photos) was not restored; "
-                       "File → Restore Last Session brings it back.")
+            try:
+                os.replace(self.path, self.previous_path)
+            except OSError as exc:  # the new list will be saved over it: say so
+                log.warning("could not keep the last session %s: %s", self.path, exc)
+                message = f"The last session could not be kept ({exc.strerror or exc})."
+            else:
+                self.previous_count = len(rows)
+                message = (f"Your last session ({len(rows):,} photos) was not restored; "
+                           "File → Restore Last Session brings it back.")
         self._active = True
         self.schedule()
         return message
@@ -191,7 +195,6 @@ class SessionKeeper(QObject):
         if self._again:
             self._again = False
             self.schedule()
-        self.saved.emit()
 
     @property
     def idle(self) -> bool:
@@ -211,7 +214,10 @@ class SessionKeeper(QObject):
             log.warning("session not saved to %s: %s", self.path, exc)
 
     def discard(self) -> None:
-        """Forget the session (the user chose Discard at quit): no file, no further saves."""
+        """Forget the session (the user chose Discard at quit): no file, no further saves. A
+        window that never began keeping the session leaves the file alone."""
+        if not self._active:
+            return
         self._active = False
         self._timer.stop()
         self._sequence += 1

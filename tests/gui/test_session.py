@@ -4,9 +4,11 @@ when the app starts with photos), damaged files set aside; the session file form
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
 from desktop_captioner import cli
@@ -14,8 +16,11 @@ from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.session_file import (SessionFileError, previous_session_path,
                                                  read_session, session_path, write_session)
 from desktop_captioner.gui import app
-from desktop_captioner.gui.models.image_list_model import COL_SOURCE, COL_STATUS
-from desktop_captioner.gui.settings import Settings, load_settings
+from desktop_captioner.gui import session as session_module
+from desktop_captioner.gui.models.image_list_model import COL_SOURCE, COL_STATUS, ImageListModel
+from desktop_captioner.gui.session import SessionKeeper
+from desktop_captioner.gui.settings import Settings, load_settings, settings_path
+from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
 from tests.gui.conftest import add_and_wait, answer_unsaved, statuses, wait_for_model
 
 ROWS = [("/p/a.jpg", "a red square", -0.5, "done", "", "model", True),
@@ -142,8 +147,10 @@ def test_no_restore_flag_and_setting_keep_the_session_for_later(qtbot, make_wind
     assert "File → Restore Last Session" in window.status.currentMessage()
     assert window.restore_session_action.isEnabled()
 
+    window.restore_at_start_action.trigger()  # on by default: this turns it off, and saves
+    assert json.loads(settings_path().read_text("utf-8"))["restore_session"] is False
     second = make_window()
-    second.settings.restore_session = False
+    assert not second.restore_at_start_action.isChecked()
     write_session(ROWS, session_path())
     second.start()
     assert second.model.rowCount() == 0 and second.restore_session_action.isEnabled()
@@ -193,5 +200,63 @@ def test_the_source_column_shows_where_each_caption_came_from(qtbot, make_window
     assert [model.index(row, COL_SOURCE).data() for row in range(3)] == [
         "edited", "imported", "model"]
     assert "by hand" in model.index(0, COL_SOURCE).data(Qt.ItemDataRole.ToolTipRole)
+    assert not model.item(1).unsaved  # an imported caption is already stored elsewhere
     window.undo_action.trigger()
     assert model.index(0, COL_SOURCE).data() == "model"
+
+
+# --- the keeper's writes --------------------------------------------------------------------
+@pytest.fixture
+def slow_writes(monkeypatch):
+    """Make each session write wait for ``gate.set()``; ``calls`` counts the writes begun."""
+    gate, calls = threading.Event(), []
+
+    def write(rows, path):
+        calls.append(len(rows))
+        gate.wait(5)
+        original(rows, path)
+    original = session_module.write_session
+    monkeypatch.setattr(session_module, "write_session", write)
+    return gate, calls
+
+
+def _keeper(qtbot, tmp_path):
+    thumbnails = ThumbnailLoader(16, use_disk_cache=False)
+    model = ImageListModel(thumbnails, QUndoStack())
+    keeper = SessionKeeper(model, path=tmp_path / "s.json", previous_path=tmp_path / "p.json",
+                           delay_ms=0)
+    keeper.begin(restore=False)
+    return model, keeper
+
+
+def test_changes_during_a_write_are_coalesced_into_one_more(qtbot, tmp_path, slow_writes):
+    gate, calls = slow_writes
+    model, keeper = _keeper(qtbot, tmp_path)
+    qtbot.waitUntil(lambda: len(calls) == 1)  # the first write is running (held at the gate)
+    for index in range(5):
+        model.add_paths([tmp_path / f"{index}.jpg"])
+        qtbot.wait(20)
+    gate.set()
+    qtbot.waitUntil(lambda: keeper.idle)
+    keeper.shutdown()
+    assert calls == [0, 5]
+    assert len(read_session(tmp_path / "s.json")) == 5
+
+
+def test_a_flush_is_never_overwritten_by_an_older_queued_write(qtbot, tmp_path, slow_writes):
+    gate, calls = slow_writes
+    model, keeper = _keeper(qtbot, tmp_path)
+    qtbot.waitUntil(lambda: len(calls) == 1)
+    model.add_paths([tmp_path / "late.jpg"])
+    gate.set()
+    keeper.flush()  # waits for the write in progress, then writes the newest list
+    qtbot.wait(50)
+    keeper.shutdown()
+    assert [row.path for row in read_session(tmp_path / "s.json")] == [str(tmp_path / "late.jpg")]
+
+
+def test_an_older_snapshot_never_lands_over_a_newer_one(tmp_path):
+    writer = session_module._SessionWriter(tmp_path / "s.json")
+    writer.write(2, [ROWS[1]])
+    writer.write(1, [ROWS[0]])  # a pool write that started before a flush, finishing after it
+    assert [row.path for row in read_session(tmp_path / "s.json")] == [ROWS[1][0]]

@@ -239,7 +239,7 @@ class ImageListModel(QAbstractTableModel):
         item.caption, item.score, item.error = result.caption, result.score, result.error
         item.source = result.source
         item.status = DONE if result.ok else ERROR
-        item.unsaved = result.ok
+        item.unsaved = result.ok and result.source != SOURCE_IMPORTED  # imported: kept elsewhere
         self._row_changed(row)
 
     def mark_exported(self, paths: Iterable[Path]) -> None:
