@@ -44,7 +44,8 @@ class SessionFileError(CaptionerError):
 
 @dataclass(frozen=True)
 class SessionRow:
-    """One image of the list. ``unsaved``: its caption changed since it was last exported."""
+    """One image of the list, fields in COLUMNS order (the GUI's snapshot tuples are the same
+    values). ``unsaved``: its caption changed since it was last exported."""
 
     path: str
     caption: str
@@ -53,10 +54,6 @@ class SessionRow:
     error: str
     source: str
     unsaved: bool
-
-
-# The GUI snapshots rows as tuples in COLUMNS order; SessionRow(*row) is the same record.
-RowTuple = tuple[str, str, "float | None", str, str, str, bool]
 
 
 def session_path() -> Path:

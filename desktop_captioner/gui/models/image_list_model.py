@@ -51,6 +51,7 @@ class ImageItem:
 
     @property
     def has_caption(self) -> bool:
+        """A caption to show and export (an error row's caption is not one)."""
         return bool(self.caption) and self.status != ERROR
 
     def to_result(self) -> CaptionResult:
