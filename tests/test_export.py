@@ -6,8 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from desktop_captioner.core.export import (CSV_COLUMNS, sidecar_path, write_csv, write_json,
-                                           write_sidecars)
+from desktop_captioner.core.export import CSV_COLUMNS, write_csv, write_json
 from desktop_captioner.core.results import CaptionResult
 
 
@@ -50,18 +49,9 @@ def test_json_has_the_same_records(tmp_path):
                           "status": "error", "error": "boom", "source": "", "score": ""}
 
 
-def test_sidecars_keep_existing_unless_overwrite(tmp_path):
-    kept_image, new_image = tmp_path / "kept.jpg", tmp_path / "new.jpg"
-    sidecar_path(kept_image).write_text("my own words\n", encoding="utf-8")
-    results = [_ok(kept_image, "a cat"), _ok(new_image, "a dog"),
-               CaptionResult.failure(tmp_path / "bad.jpg", "broken")]
-
-    counts = write_sidecars(results)
-    assert (counts.written, counts.kept, counts.skipped) == (1, 1, 1)
-    assert sidecar_path(kept_image).read_text(encoding="utf-8") == "my own words\n"
-    assert (tmp_path / "new.txt").read_text(encoding="utf-8") == "a dog\n"
-    assert not (tmp_path / "bad.txt").exists()
-
-    counts = write_sidecars(results, overwrite=True)
-    assert (counts.written, counts.kept) == (2, 0)
-    assert sidecar_path(kept_image).read_text(encoding="utf-8") == "a cat\n"
+def test_scores_are_numbers_a_spreadsheet_can_sum(tmp_path):
+    """Only text cells are made inert: a negative score stays a number, not "'-1.5000"."""
+    out = write_csv([_ok(tmp_path / "a.jpg", "a cat")], tmp_path / "out.csv")
+    with out.open(newline="", encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["score"], row["source"]) == ("-1.5000", "model")

@@ -16,6 +16,9 @@ def register(subparsers) -> None:
     parser.add_argument("--weights", help="VGG16 notop weights file (.h5)")
     parser.add_argument("--train", metavar="DATASET_DIR",
                         help="open the training dialog for this dataset folder")
+    parser.add_argument("--no-restore", dest="restore", action="store_false",
+                        help="do not reopen the last session (File → Restore Last Session "
+                             "still can)")
     parser.set_defaults(func=run)
 
 
@@ -23,4 +26,5 @@ def run(args: argparse.Namespace) -> int:
     require_display()
     from desktop_captioner.gui.app import main  # Qt only when the GUI is wanted
 
-    return main(args.paths, model=args.model, weights=args.weights, train_dir=args.train)
+    return main(args.paths, model=args.model, weights=args.weights, train_dir=args.train,
+                restore=args.restore)

@@ -1,4 +1,4 @@
-"""Exporters for caption results: CSV, JSON and ``.txt`` sidecars next to the images.
+"""Exporters for caption results: CSV, JSON and JSON Lines (sidecars: ``sidecar_writer``).
 
 No TensorFlow here: the GUI exports from its own thread. Every file goes through ``atomic`` so an
 interrupted export never leaves a half-written CSV over a good one.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -21,15 +20,6 @@ CSV_COLUMNS = ("path", "filename", "caption", "status", "error", "source", "scor
 
 # Spreadsheets treat a cell starting with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class SidecarCounts:
-    """How a sidecar export went: written, existing ones left alone, failed images skipped."""
-
-    written: int
-    kept: int
-    skipped: int
 
 
 def _record(result: CaptionResult) -> dict[str, str]:
@@ -56,12 +46,13 @@ def csv_text(results: Iterable[CaptionResult], header: bool = True) -> str:
     if header:
         writer.writeheader()
     for result in results:
-        writer.writerow({key: inert_cell(value) for key, value in _record(result).items()})
+        writer.writerow({key: value if key == "score" else inert_cell(value)  # a number: safe
+                         for key, value in _record(result).items()})
     return buffer.getvalue()
 
 
 def write_csv(results: Iterable[CaptionResult], out_path: str | Path) -> Path:
-    """Write ``path,filename,caption,status,error`` rows (UTF-8) atomically to ``out_path``."""
+    """Write ``CSV_COLUMNS`` rows (UTF-8) atomically to ``out_path``."""
     out_path = Path(out_path)
     atomic_write_text(out_path, csv_text(results))
     return out_path
@@ -75,15 +66,6 @@ def write_json(results: Iterable[CaptionResult], out_path: str | Path) -> Path:
     return out_path
 
 
-def sidecar_path(image_path: str | Path) -> Path:
-    """``photo.jpg`` -> ``photo.txt``: the convention caption tools read."""
-    return Path(image_path).with_suffix(".txt")
-
-
-def has_sidecar(image_path: str | Path) -> bool:
-    return sidecar_path(image_path).is_file()
-
-
 def jsonl_text(results: Iterable[CaptionResult]) -> str:
     """The JSON records, one a line (JSON Lines): each line is complete on its own."""
     return "".join(json.dumps(_record(result), ensure_ascii=False) + "\n" for result in results)
@@ -94,20 +76,3 @@ def write_jsonl(results: Iterable[CaptionResult], out_path: str | Path) -> Path:
     out_path = Path(out_path)
     atomic_write_text(out_path, jsonl_text(results))
     return out_path
-
-
-def write_sidecars(results: Iterable[CaptionResult], overwrite: bool = False) -> SidecarCounts:
-    """Write each successful caption to its image's sidecar; existing sidecars are the user's
-    work, so they are kept unless ``overwrite`` is asked for."""
-    written = kept = skipped = 0
-    for result in results:
-        if not result.ok:
-            skipped += 1
-            continue
-        target = sidecar_path(result.path)
-        if target.exists() and not overwrite:
-            kept += 1
-            continue
-        atomic_write_text(target, result.caption + "\n")
-        written += 1
-    return SidecarCounts(written=written, kept=kept, skipped=skipped)

@@ -26,11 +26,15 @@ class SidecarWriter:
     def __init__(self, names: SidecarNames, overwrite: bool = False) -> None:
         self.names = names
         self.overwrite = overwrite
-        self.written = 0
+        self.written_images: list[Path] = []  # images whose sidecar this writer wrote
         self.kept = 0  # an existing sidecar left alone
         self.skipped = 0  # a failed image: no caption to write
         self.failed = 0  # the sidecar file could not be written
         self.full_names: list[Path] = []  # sidecars named in full because a stem is shared
+
+    @property
+    def written(self) -> int:
+        return len(self.written_images)
 
     def write(self, results: Iterable[CaptionResult]) -> list[str]:
         """Write one batch; returns one sentence per sidecar that could not be written."""
@@ -53,7 +57,7 @@ class SidecarWriter:
                 self.failed += 1
                 errors.append(f"Cannot write the sidecar {target}: {exc.strerror or exc}.")
                 continue
-            self.written += 1
+            self.written_images.append(result.path)
         return errors
 
     def summary(self) -> str:

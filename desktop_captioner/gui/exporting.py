@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from desktop_captioner.core.errors import CaptionerError
-from desktop_captioner.core.export import has_sidecar, write_csv, write_json, write_sidecars
+from desktop_captioner.core.export import write_csv, write_json
 from desktop_captioner.core.results import CaptionResult
+from desktop_captioner.core.sidecar_writer import SidecarWriter
+from desktop_captioner.core.sidecars import SidecarNames, normalise_sidecar_ext
 
 log = logging.getLogger(__name__)
 
 EXPORT_FILTERS = "CSV files (*.csv);;JSON files (*.json)"
+SIDECAR_EXTENSIONS = (".txt", ".caption")  # caption tools' default, and the other convention
 
 
 def export_target(chosen: str, selected_filter: str = "") -> Path:
@@ -32,14 +36,8 @@ def write_export(results: Sequence[CaptionResult], target: Path) -> Path:
     return write_csv(results, target)
 
 
-def ask_and_export(parent: QWidget, results: Sequence[CaptionResult], start_dir: str) -> Path | None:
-    """Save dialog, then write; returns the written path (None when cancelled or failed)."""
-    suggested = str(Path(start_dir or Path.home()) / "captions.csv")
-    chosen, selected_filter = QFileDialog.getSaveFileName(parent, "Export Captions", suggested,
-                                                          EXPORT_FILTERS)
-    if not chosen:
-        return None
-    target = export_target(chosen, selected_filter)
+def export_to(parent: QWidget, results: Sequence[CaptionResult], target: Path) -> Path | None:
+    """Write ``results`` to ``target``; a failure is shown in a dialog and returns None."""
     try:
         return write_export(results, target)
     except (CaptionerError, OSError) as exc:
@@ -48,28 +46,74 @@ def ask_and_export(parent: QWidget, results: Sequence[CaptionResult], start_dir:
         return None
 
 
-def ask_and_write_sidecars(parent: QWidget, results: Sequence[CaptionResult]) -> str | None:
-    """Write ``photo.txt`` next to each captioned photo, asking before replacing existing ones;
-    returns a status-bar sentence (None when cancelled)."""
+def ask_and_export(parent: QWidget, results: Sequence[CaptionResult], start_dir: str) -> Path | None:
+    """Save dialog, then write; returns the written path (None when cancelled or failed)."""
+    suggested = str(Path(start_dir or Path.home()) / "captions.csv")
+    chosen, selected_filter = QFileDialog.getSaveFileName(parent, "Export Captions", suggested,
+                                                          EXPORT_FILTERS)
+    if not chosen:
+        return None
+    return export_to(parent, results, export_target(chosen, selected_filter))
+
+
+def ask_sidecar_ext(parent: QWidget, current: str) -> str | None:
+    """Which extension the caption files get (the CLI's ``--sidecar-ext``); None when cancelled.
+    The list offers the two common conventions and the last one used; any other can be typed."""
+    choices = list(dict.fromkeys([current, *SIDECAR_EXTENSIONS]))
+    chosen, ok = QInputDialog.getItem(
+        parent, "Write Caption Sidecars",
+        "Each caption is written to a file next to its photo, named like the photo\n"
+        "with this extension (photo.jpg -> photo.txt):", choices, 0, True)
+    if not ok:
+        return None
+    try:
+        return normalise_sidecar_ext(chosen.strip())
+    except ValueError as exc:
+        QMessageBox.warning(parent, "Caption files not written", f"{exc}.")
+        return None
+
+
+@dataclass(frozen=True)
+class SidecarReport:
+    """What a sidecar export did: a status-bar sentence and the images whose files it wrote."""
+
+    message: str
+    written: list[Path]
+
+
+def ask_and_write_sidecars(parent: QWidget, results: Sequence[CaptionResult],
+                           ext: str) -> SidecarReport | None:
+    """Write a caption file next to each captioned photo (``SidecarNames(ext)``), asking before
+    replacing existing ones; None when cancelled. A file that cannot be written is reported and
+    the others are still written."""
     captioned = [r for r in results if r.ok]
-    existing = sum(1 for r in captioned if has_sidecar(r.path))
+    names = SidecarNames(ext)
+    existing = {r.path for r in captioned if names.path(r.path).is_file()}
     overwrite = False
     if existing:
         answer = QMessageBox.question(
             parent, "Replace caption files?",
-            f"{existing} of {len(captioned)} images already have a .txt caption file. Replace them?",
+            f"{len(existing)} of {len(captioned)} images already have a {ext} caption file. "
+            "Replace them?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.No)
         if answer == QMessageBox.StandardButton.Cancel:
             return None
         overwrite = answer == QMessageBox.StandardButton.Yes
-    try:
-        counts = write_sidecars(captioned, overwrite=overwrite)
-    except (CaptionerError, OSError) as exc:
-        log.warning("writing sidecars failed: %s", exc)
-        QMessageBox.warning(parent, "Caption files not written", f"Writing caption files failed: {exc}.")
-        return None
-    message = f"Wrote {counts.written} caption files next to the images"
-    if counts.kept:
-        message += f"; kept {counts.kept} existing ones"
-    return message + "."
+    writer = SidecarWriter(names, overwrite=overwrite)
+    errors = writer.write(captioned)
+    for error in errors:
+        log.warning("%s", error)
+    if errors:
+        QMessageBox.warning(parent, "Some caption files not written",
+                            "\n".join(errors[:10]) + (f"\n… and {len(errors) - 10} more"
+                                                      if len(errors) > 10 else ""))
+    message = f"Wrote {writer.written} {ext} caption files next to the images"
+    if writer.kept:
+        message += f"; kept {writer.kept} existing ones"
+    if writer.failed:
+        message += f"; {writer.failed} could not be written"
+    if writer.full_names:
+        message += (f"; {len(writer.full_names)} photos share a name with another photo in their "
+                    f"folder, so their files use the full name ({writer.full_names[0].name})")
+    return SidecarReport(message + ".", writer.written_images)

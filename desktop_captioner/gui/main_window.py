@@ -10,7 +10,7 @@ from typing import Iterable
 from PySide6.QtCore import QByteArray, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
-                               QStyle)
+                               QStyle, QToolButton)
 
 from desktop_captioner.core import weights
 from desktop_captioner.core.errors import WeightsError
@@ -19,9 +19,12 @@ from desktop_captioner.gui import exporting
 from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
-from desktop_captioner.gui.models.image_list_model import CAPTIONING, NEW, QUEUED, ImageListModel
+from desktop_captioner.gui.models.image_list_model import (CAPTIONING, NEW, QUEUED, ImageItem,
+                                                           ImageListModel)
+from desktop_captioner.gui.session import SessionKeeper
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.training import TrainingDialog
+from desktop_captioner.gui.unsaved_guard import Decision, UnsavedGuard
 from desktop_captioner.gui.widgets.caption_options_menu import BeamWidthMenu, PrecisionMenu
 from desktop_captioner.gui.widgets.empty_state import EmptyStateWidget
 from desktop_captioner.gui.widgets.image_list_view import ImageListView
@@ -72,6 +75,9 @@ class MainWindow(QMainWindow):
         self.adder = ImageAdder(self.model, self.status, self)
         self.captioning = CaptioningController(self.model, self.status, self, load_captioner,
                                                batch_size)
+        self.session = SessionKeeper(self.model, self)
+        self.guard = UnsavedGuard(self, self.model, self._save_for_guard,
+                                  lambda: self.settings.last_export_path)
 
         self._build_actions()
         self._build_menus()
@@ -104,7 +110,17 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("&Export…", self.export_all, "Ctrl+E",
                                           sp.SP_DialogSaveButton, "Export captions to CSV or JSON")
         self.export_selected_action = self._action("Export &Selected…", self.export_selected)
-        self.sidecars_action = self._action("Write .txt &Sidecars", self.write_sidecars)
+        self.sidecars_action = self._action("Write Caption &Sidecars…", self.write_sidecars,
+                                            tip="Write each caption to a .txt (or other) file "
+                                                "next to its photo")
+        self.restore_session_action = self._action(
+            "&Restore Last Session", self.restore_last_session,
+            tip="Replace the list with the session that was open when the app last ended")
+        self.restore_at_start_action = self._action(
+            "Reopen Last Session at &Start", self.set_restore_at_start,
+            tip="Started without photos, the app shows the list it had when it last ended")
+        self.restore_at_start_action.setCheckable(True)
+        self.restore_at_start_action.setChecked(self.settings.restore_session)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
@@ -134,6 +150,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action])
         file_menu.addSeparator()
+        file_menu.addActions([self.restore_session_action, self.restore_at_start_action])
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([self.undo_action, self.redo_action])
@@ -159,6 +177,10 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addActions([self.caption_all_action, self.stop_action, self.export_action])
         self._rebuild_recent_menu()
+        self.restore_session_button = QToolButton()
+        self.restore_session_button.setDefaultAction(self.restore_session_action)
+        self.restore_session_button.setAutoRaise(True)
+        self.status.addPermanentWidget(self.restore_session_button)
 
     def _connect(self) -> None:
         self.model.rowsInserted.connect(self._update_actions)
@@ -168,6 +190,7 @@ class MainWindow(QMainWindow):
         self.captioning.changed.connect(self._update_actions)
         self.captioning.model_loaded.connect(self._on_model_loaded)
         self.precision_menu.chosen.connect(self.set_caption_precision)
+        self.session.save_failed.connect(lambda problem: self.status.showMessage(problem, 15000))
         self.beam_width_menu.chosen.connect(self.set_beam_width)
         empty = self.empty_state
         empty.add_images.connect(self.choose_images)
@@ -184,9 +207,14 @@ class MainWindow(QMainWindow):
 
     # --- start-up hooks -----------------------------------------------------------------------
     def start(self, paths: Iterable[str | Path] = (), model: str | Path | None = None,
-              train_dir: str | Path | None = None) -> None:
-        """What the command line asked for, run once the window is on screen."""
+              train_dir: str | Path | None = None, restore: bool = True) -> None:
+        """What the command line asked for, run once the window is on screen. The last session
+        comes back when no paths were given (unless ``restore`` or the setting says no)."""
         paths = list(paths)
+        message = self.session.begin(restore and self.settings.restore_session and not paths)
+        self._update_actions()
+        if message:
+            self.status.showMessage(message, 15000)
         if paths:
             self.add_paths(paths)
         model = model or self.settings.last_model
@@ -261,11 +289,30 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def clear_list(self) -> None:
+        """Asks about unexported captions, then clears as one undoable step."""
         if self.captioning.busy:
             self.status.showMessage("Stop captioning (Esc) before clearing the list.", 8000)
             return
+        if self.guard.confirm("clearing the list") is Decision.CANCEL:
+            return
         self.model.clear()
         self._after_rows_removed()
+        self.status.showMessage("List cleared (Edit → Undo brings it back).", 8000)
+
+    @Slot()
+    def restore_last_session(self) -> None:
+        if self.captioning.busy:
+            self.status.showMessage("Stop captioning (Esc) before restoring a session.", 8000)
+            return
+        if self.guard.confirm("replacing the list with the last session") is Decision.CANCEL:
+            return
+        self.status.showMessage(self.session.restore_previous(), 15000)
+        self._update_actions()
+
+    @Slot(bool)
+    def set_restore_at_start(self, checked: bool) -> None:
+        self.settings.restore_session = checked
+        self.save_settings()
 
     def _after_rows_removed(self) -> None:
         if not self.model.rowCount():
@@ -387,10 +434,31 @@ class MainWindow(QMainWindow):
             return
         written = exporting.ask_and_export(self, results, self.settings.last_export_folder)
         if written is not None:
-            self.settings.last_export_folder = str(written.parent)
-            skipped = len(items) - len(results)
-            note = f" ({skipped} images without captions left out)" if skipped else ""
-            self.status.showMessage(f"Exported {len(results)} captions to {written}{note}.", 15000)
+            self._exported(written, items, whole_list=len(items) == self.model.rowCount())
+
+    def _save_for_guard(self) -> bool:
+        """The unsaved-work guard's Save: export everything to the last whole-list export file
+        (or ask where when there is none); False when that was cancelled or failed."""
+        items = self.model.items()
+        results = [item.to_result() for item in items if item.has_outcome]
+        target = self.settings.last_export_path
+        if target and Path(target).parent.is_dir():
+            written = exporting.export_to(self, results, Path(target))
+        else:
+            written = exporting.ask_and_export(self, results, self.settings.last_export_folder)
+        if written is not None:
+            self._exported(written, items, whole_list=True)
+        return written is not None
+
+    def _exported(self, written: Path, items: list[ImageItem], whole_list: bool) -> None:
+        self.settings.last_export_folder = str(written.parent)
+        if whole_list:
+            self.settings.last_export_path = str(written)
+        exported = [item for item in items if item.has_outcome]
+        self.model.mark_exported(item.path for item in exported)
+        skipped = len(items) - len(exported)
+        note = f" ({skipped} images without captions left out)" if skipped else ""
+        self.status.showMessage(f"Exported {len(exported)} captions to {written}{note}.", 15000)
 
     @Slot()
     def write_sidecars(self) -> None:
@@ -398,9 +466,14 @@ class MainWindow(QMainWindow):
         if not any(r.ok for r in results):
             self.status.showMessage("Nothing to write yet: caption some images first.", 8000)
             return
-        message = exporting.ask_and_write_sidecars(self, results)
-        if message:
-            self.status.showMessage(message, 15000)
+        ext = exporting.ask_sidecar_ext(self, self.settings.sidecar_ext)
+        if ext is None:
+            return
+        self.settings.sidecar_ext = ext
+        report = exporting.ask_and_write_sidecars(self, results, ext)
+        if report is not None:
+            self.model.mark_exported(report.written)
+            self.status.showMessage(report.message, 15000)
 
     # --- state and shutdown -------------------------------------------------------------------
     @Slot()
@@ -417,6 +490,11 @@ class MainWindow(QMainWindow):
         self.sidecars_action.setEnabled(has_rows)
         self.remove_action.setEnabled(has_selection)
         self.clear_action.setEnabled(has_rows and not busy)
+        waiting = self.session.previous_count
+        self.restore_session_action.setEnabled(bool(waiting) and not busy)
+        self.restore_session_action.setText(
+            f"&Restore Last Session ({waiting:,} photos)" if waiting else "&Restore Last Session")
+        self.restore_session_button.setVisible(bool(waiting))
         self.open_model_action.setEnabled(not busy)
         self.precision_menu.setEnabled(not busy)
         model_info = self.captioning.model_info
@@ -440,11 +518,21 @@ class MainWindow(QMainWindow):
             log.warning("settings not saved: %s", exc)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Cancel and join every worker before Qt destroys the threads."""
+        """Ask about unexported captions; then cancel and join every worker before Qt destroys
+        the threads, and leave the session file exact (or gone, after Discard)."""
+        decision = self.guard.confirm("quitting")
+        if decision is Decision.CANCEL:
+            event.ignore()
+            return
         self.captioning.shutdown()
         self.adder.shutdown()
         self.thumbnails.shutdown()
         self.previews.shutdown()
+        if decision is Decision.DISCARD:
+            self.session.discard()
+        else:
+            self.session.flush()
+        self.session.shutdown()
         self.save_settings()
         event.accept()
 

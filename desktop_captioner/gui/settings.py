@@ -14,6 +14,7 @@ from pathlib import Path
 from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write_text
 from desktop_captioner.core.precision import PRECISIONS
+from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT, normalise_sidecar_ext
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ class Settings:
     recent_models: list[str] = field(default_factory=list)
     last_image_folder: str = ""
     last_export_folder: str = ""
+    last_export_path: str = ""  # where the unsaved-work guard's Save writes
+    sidecar_ext: str = DEFAULT_SIDECAR_EXT
+    restore_session: bool = True  # reopen the last session when started without photos
 
     def remember_model(self, model_path: str | Path) -> None:
         """Make ``model_path`` the last model and the first recent one."""
@@ -61,7 +65,8 @@ def _checked(data: object, path: Path) -> Settings:
             ok = isinstance(value, list) and all(
                 isinstance(v, int if spec.name == "splitter_sizes" else str) for v in value)
         else:
-            ok = isinstance(value, type(default)) and not isinstance(value, bool)
+            ok = isinstance(value, type(default)) and (
+                isinstance(value, bool) == isinstance(default, bool))
         if not ok:
             raise ValueError(f"{path}: setting {spec.name!r} has the wrong type")
         values[spec.name] = value
@@ -69,6 +74,10 @@ def _checked(data: object, path: Path) -> Settings:
     settings.beam_width = min(max(settings.beam_width, 1), 10)
     if settings.caption_precision not in PRECISIONS:
         settings.caption_precision = ""
+    try:
+        settings.sidecar_ext = normalise_sidecar_ext(settings.sidecar_ext)
+    except ValueError:
+        settings.sidecar_ext = DEFAULT_SIDECAR_EXT
     return settings
 
 

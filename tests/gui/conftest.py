@@ -90,10 +90,27 @@ def message_boxes(monkeypatch) -> list[tuple[str, str, str]]:
     return shown
 
 
+def answer_unsaved(monkeypatch, answer: QMessageBox.StandardButton) -> list[str]:
+    """Answer the unsaved-captions question (Save / Discard / Cancel) with ``answer``; returns
+    the list of questions asked. Other questions keep the ``message_boxes`` answer "No"."""
+    asked: list[str] = []
+    other = QMessageBox.question
+
+    def question(parent, title, text, *args, **kwargs):
+        if title != "Unsaved captions":
+            return other(parent, title, text, *args, **kwargs)
+        asked.append(text)
+        return answer
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
 @pytest.fixture
-def make_window(qtbot, tmp_path, message_boxes):
-    """Factory: ``make_window(captioner=FakeCaptioner(), batch_size=16)``; closed at teardown.
-    Pass ``load_captioner=None, weights=...`` for the real Captioner."""
+def make_window(qtbot, tmp_path, message_boxes, monkeypatch):
+    """Factory: ``make_window(captioner=FakeCaptioner(), batch_size=16)``; closed at teardown
+    (answering Discard if unexported captions are left). Pass ``load_captioner=None,
+    weights=...`` for the real Captioner."""
     windows: list[MainWindow] = []
     stand_in_weights = tmp_path / "weights-stand-in.h5"  # the fake Captioner never reads it
     stand_in_weights.touch()
@@ -117,6 +134,7 @@ def make_window(qtbot, tmp_path, message_boxes):
         return window
 
     yield make
+    answer_unsaved(monkeypatch, QMessageBox.StandardButton.Discard)
     for window in windows:
         window.close()
         assert not window.captioning.service.thread.isRunning()

@@ -7,10 +7,11 @@ import random
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from desktop_captioner.core.precision import PRECISIONS
 from desktop_captioner.core.sample_dataset import draw_scene, random_scene
-from tests.gui.conftest import add_and_wait, statuses, wait_for_model
+from tests.gui.conftest import add_and_wait, answer_unsaved, statuses, wait_for_model
 
 MODEL_LOAD_TIMEOUT = 180_000  # ms: TensorFlow's first import on a busy 2-core machine
 CAPTION_TIMEOUT = 120_000
@@ -77,12 +78,14 @@ def test_stop_mid_batch_keeps_finished_items_and_requeues_nothing(qtbot, real_wi
     assert "Stopped:" in window.status.currentMessage()
 
 
-def test_closing_during_a_batch_joins_the_worker_thread(qtbot, real_window, tmp_path):
+def test_closing_during_a_batch_joins_the_worker_thread(qtbot, real_window, tmp_path,
+                                                       monkeypatch):
     window = real_window(batch_size=2)
     add_and_wait(qtbot, window, _scenes(tmp_path / "many", 40), rows=40)
     window.caption_all_action.trigger()
     qtbot.waitUntil(lambda: "captioning" in statuses(window).values(), timeout=CAPTION_TIMEOUT)
-    window.close()
+    answer_unsaved(monkeypatch, QMessageBox.StandardButton.Discard)  # if a batch finished
+    assert window.close()
     assert not window.captioning.service.thread.isRunning()
 
 

@@ -7,8 +7,9 @@ import json
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
+from desktop_captioner.core.export_reader import uninert_cell
 from desktop_captioner.gui.exporting import export_target
 from desktop_captioner.gui.models.image_list_model import COL_CAPTION
 from tests.gui.conftest import add_and_wait, select_rows, statuses, wait_for_model
@@ -78,12 +79,13 @@ def test_export_writes_the_csv_the_cli_writes(qtbot, make_window, photos, tmp_pa
     written = target.with_suffix(".csv")
     with written.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["path", "filename", "caption", "status", "error"]
-    assert rows[1:] == [
-        [str(photos / "a.jpg"), "a.jpg", "'=SUM(A1) a red square", "ok", ""],
-        [str(photos / "b.png"), "b.png", "a photo called b", "ok", ""],
-        [str(photos / "sub" / "c.jpg"), "c.jpg", "a photo called c", "ok", ""],
+    assert rows[0] == ["path", "filename", "caption", "status", "error", "source", "score"]
+    assert [row[:6] for row in rows[1:]] == [
+        [str(photos / "a.jpg"), "a.jpg", "'=SUM(A1) a red square", "ok", "", "edited"],
+        [str(photos / "b.png"), "b.png", "a photo called b", "ok", "", "model"],
+        [str(photos / "sub" / "c.jpg"), "c.jpg", "a photo called c", "ok", "", "model"],
     ]
+    assert [uninert_cell(row[6]) for row in rows[1:]] == ["-0.5000"] * 3
     assert str(written) in window.status.currentMessage()
     assert window.settings.last_export_folder == str(written.parent)
 
@@ -96,7 +98,7 @@ def test_export_selected_as_json(qtbot, make_window, photos, tmp_path, monkeypat
     window.export_selected_action.trigger()
     assert json.loads(target.read_text(encoding="utf-8")) == [
         {"path": str(photos / "sub" / "c.jpg"), "filename": "c.jpg", "caption": "a photo called c",
-         "status": "ok", "error": ""}]
+         "status": "ok", "error": "", "source": "model", "score": "-0.5000"}]
 
 
 def test_export_target_follows_the_extension(tmp_path):
@@ -105,9 +107,11 @@ def test_export_target_follows_the_extension(tmp_path):
     assert export_target(str(tmp_path / "a.txt")).name == "a.txt.csv"
 
 
-def test_sidecars_keep_existing_files_unless_replacing(qtbot, make_window, photos, message_boxes):
+def test_sidecars_keep_existing_files_unless_replacing(qtbot, make_window, photos, message_boxes,
+                                                      monkeypatch):
     (photos / "a.txt").write_text("mine\n")
     window = _captioned_window(qtbot, make_window, photos)
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (".txt", True))
     window.sidecars_action.trigger()  # the question is answered "No": keep existing
     assert message_boxes[-1][0] == "question"
     assert (photos / "a.txt").read_text() == "mine\n"

@@ -1,4 +1,4 @@
-"""The image list: one row per image (thumbnail, file name, caption, status).
+"""The image list: one row per image (thumbnail, file name, caption, status, caption source).
 
 A plain table model over a Python list, so 10,000 rows cost a list and a dict; thumbnails are
 fetched lazily from ``ThumbnailLoader`` only when the view asks for a row's decoration.
@@ -13,9 +13,9 @@ from typing import Iterable, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QUndoStack
 
-from desktop_captioner.core.results import (SOURCE_EDITED, SOURCE_MODEL, STATUS_ERROR, STATUS_OK,
-                                            CaptionResult)
-from desktop_captioner.gui.models.undo_commands import EditCaptionCommand
+from desktop_captioner.core.results import (SOURCE_EDITED, SOURCE_IMPORTED, SOURCE_MODEL,
+                                            STATUS_ERROR, STATUS_OK, CaptionResult)
+from desktop_captioner.gui.models.undo_commands import ClearListCommand, EditCaptionCommand
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
 
 # Item states. "new" has never been captioned; "edited" is a caption the user changed.
@@ -26,8 +26,11 @@ STATUS_LABELS = {NEW: "Not captioned", QUEUED: "Queued", CAPTIONING: "Captioning
 _STATUS_COLOURS = {ERROR: QColor("#c0392b"), DONE: QColor("#1e8449"), EDITED: QColor("#1f618d"),
                    CAPTIONING: QColor("#b9770e")}
 
-COL_THUMBNAIL, COL_NAME, COL_CAPTION, COL_STATUS = range(4)
-_HEADERS = ("", "File", "Caption", "Status")
+COL_THUMBNAIL, COL_NAME, COL_CAPTION, COL_STATUS, COL_SOURCE = range(5)
+_HEADERS = ("", "File", "Caption", "Status", "Source")
+_SOURCE_TIPS = {SOURCE_MODEL: "Written by the caption model",
+                SOURCE_EDITED: "Edited by hand",
+                SOURCE_IMPORTED: "Imported from the photo's metadata, a sidecar or a CSV file"}
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -39,23 +42,29 @@ class ImageItem:
     status: str = NEW
     error: str = ""
     source: str = SOURCE_MODEL  # where the caption came from (core.results.SOURCES)
+    unsaved: bool = False  # the caption changed since it was last exported
 
     @property
     def has_outcome(self) -> bool:
         """True once the item has something to export: a caption or the reason it has none."""
         return self.status in (DONE, EDITED, ERROR)
 
+    @property
+    def has_caption(self) -> bool:
+        """A caption to show and export (an error row's caption is not one)."""
+        return bool(self.caption) and self.status != ERROR
+
     def to_result(self) -> CaptionResult:
         if self.status == ERROR:
             return CaptionResult(self.path, self.caption, self.score, STATUS_ERROR, self.error)
-        source = SOURCE_EDITED if self.status == EDITED else self.source
-        return CaptionResult(self.path, self.caption, self.score, STATUS_OK, source=source)
+        return CaptionResult(self.path, self.caption, self.score, STATUS_OK, source=self.source)
 
 
 class ImageListModel(QAbstractTableModel):
     """Rows of ImageItem; caption edits go through ``undo_stack`` so they can be undone."""
 
     item_changed = Signal(int)  # row whose caption/status changed (the preview pane listens)
+    export_state_changed = Signal()  # rows were exported (their ``unsaved`` flags cleared)
 
     def __init__(self, thumbnails: ThumbnailLoader, undo_stack: QUndoStack,
                  parent: QObject | None = None) -> None:
@@ -109,7 +118,11 @@ class ImageListModel(QAbstractTableModel):
                 return item.caption
             if column == COL_STATUS and role == Qt.ItemDataRole.DisplayRole:
                 return STATUS_LABELS[item.status]
+            if column == COL_SOURCE and role == Qt.ItemDataRole.DisplayRole:
+                return item.source if item.has_caption else ""
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == COL_SOURCE and item.has_caption:
+                return _SOURCE_TIPS.get(item.source)
             if column == COL_STATUS and item.status == ERROR:
                 return item.error
             if column == COL_NAME:
@@ -164,9 +177,32 @@ class ImageListModel(QAbstractTableModel):
         self._reindex()
 
     def clear(self) -> None:
+        """Empty the list as one undoable step (Undo brings every row back as it was)."""
+        if self._items:
+            self.undo_stack.push(ClearListCommand(self, [item.path for item in self._items]))
+
+    def take_paths(self, paths: Iterable[Path]) -> list[ImageItem]:
+        """Used by ClearListCommand: remove these paths' rows and return their items."""
+        rows = sorted(row for row in map(self.row_of, paths) if row is not None)
+        taken = [self._items[row] for row in rows]
+        self.remove_rows(rows)
+        return taken
+
+    def insert_items(self, items: Sequence[ImageItem]) -> None:
+        """Used by ClearListCommand's undo: put items back at the top (paths added again since
+        keep their newer rows)."""
+        back = [item for item in items if str(item.path) not in self._rows]
+        if back:
+            self.beginInsertRows(QModelIndex(), 0, len(back) - 1)
+            self._items[0:0] = back
+            self._reindex()
+            self.endInsertRows()
+
+    def replace_items(self, items: Sequence[ImageItem]) -> None:
+        """A whole new list (a restored session). Undo steps refer to the old list, so they go."""
         self.beginResetModel()
-        self._items.clear()
-        self._rows.clear()
+        self._items = list(items)
+        self._reindex()
         self.endResetModel()
         self.undo_stack.clear()
 
@@ -174,17 +210,20 @@ class ImageListModel(QAbstractTableModel):
         item = self._items[row]
         if caption == item.caption:
             return False
-        self.undo_stack.push(EditCaptionCommand(self, item.path, item.caption, item.status,
-                                                caption, EDITED))
+        old = (item.caption, item.status, item.source)
+        self.undo_stack.push(EditCaptionCommand(self, item.path, old,
+                                                (caption, EDITED, SOURCE_EDITED)))
         return True
 
-    def set_caption(self, path: Path, caption: str, status: str) -> None:
-        """Used by the undo command: change one item's caption and status (no new undo step)."""
+    def set_caption(self, path: Path, caption: str, status: str, source: str) -> None:
+        """Used by the undo command: change one item's caption, status and source (no new undo
+        step). Either way the caption now differs from what was last exported."""
         row = self.row_of(path)
         if row is None:  # the row was removed since; the edit has nothing left to touch
             return
         item = self._items[row]
-        item.caption, item.status = caption, status  # `error` stays for an undo back to ERROR
+        item.caption, item.status, item.source = caption, status, source  # `error` stays
+        item.unsaved = True
         self._row_changed(row)
 
     def set_status(self, path: Path, status: str) -> None:
@@ -201,7 +240,25 @@ class ImageListModel(QAbstractTableModel):
         item.caption, item.score, item.error = result.caption, result.score, result.error
         item.source = result.source
         item.status = DONE if result.ok else ERROR
+        item.unsaved = result.ok and result.source != SOURCE_IMPORTED  # imported: kept elsewhere
         self._row_changed(row)
+
+    def mark_exported(self, paths: Iterable[Path]) -> None:
+        """These rows' captions are now in a file the user chose."""
+        for row in map(self.row_of, paths):
+            if row is not None:
+                self._items[row].unsaved = False
+        self.export_state_changed.emit()
+
+    def unsaved_count(self) -> int:
+        """How many captions changed since they were last exported (the unsaved-work guard)."""
+        return sum(1 for item in self._items if item.unsaved and item.has_caption)
+
+    def snapshot(self) -> list[tuple]:
+        """Every row as a tuple of plain values (core.session_file.COLUMNS order): cheap enough
+        for the GUI thread, and safe to hand to a writer thread."""
+        return [(str(item.path), item.caption, item.score, item.status, item.error, item.source,
+                 item.unsaved) for item in self._items]
 
     def rows_with_status(self, statuses: Iterable[str]) -> list[int]:
         wanted = set(statuses)
@@ -209,7 +266,7 @@ class ImageListModel(QAbstractTableModel):
 
     # --- internals ----------------------------------------------------------------------------
     def _row_changed(self, row: int) -> None:
-        self.dataChanged.emit(self.index(row, COL_CAPTION), self.index(row, COL_STATUS))
+        self.dataChanged.emit(self.index(row, COL_CAPTION), self.index(row, COL_SOURCE))
         self.item_changed.emit(row)
 
     def _reindex(self) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from desktop_captioner.gui.models.image_list_model import (COL_CAPTION, COL_NAME, COL_STATUS,
-                                                           COL_THUMBNAIL, ImageListModel)
+from desktop_captioner.gui.models.image_list_model import (COL_CAPTION, COL_NAME, COL_SOURCE,
+                                                           COL_STATUS, COL_THUMBNAIL,
+                                                           ImageListModel)
 
 
 class ImageListView(QTableView):
@@ -36,6 +37,7 @@ class ImageListView(QTableView):
         self.setColumnWidth(COL_THUMBNAIL, thumb + 12)
         self.setColumnWidth(COL_NAME, 170)
         self.setColumnWidth(COL_STATUS, 110)
+        self.setColumnWidth(COL_SOURCE, 80)
 
     def selected_rows(self) -> list[int]:
         return sorted(index.row() for index in self.selectionModel().selectedRows())

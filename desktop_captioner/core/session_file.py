@@ -1,0 +1,115 @@
+"""The window's session file: the image list with every row's caption, status and source.
+
+The GUI saves it as the list changes, so a crash or ``kill -9`` loses at most the last second of
+work. Rows are plain tuples of strings and numbers (no Qt here): the GUI snapshots them cheaply
+on its own thread and this module serialises and writes them on a worker thread. Statuses are
+stored as the GUI's strings without checking them, so a status added later needs no change here.
+
+The file is JSON, its rows serialised in chunks of CHUNK_ROWS, one chunk per line; between
+chunks the writing thread gives the GIL back, so the GUI thread never waits long for it::
+
+    {"format": "desktop-captioner-session", "version": 1, "columns": [...], "rows": [
+    ["/photos/a.jpg", "a dog", -0.5, "done", "", "model", true], ["/photos/b.jpg", ...], ...
+    ...
+    ]}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from desktop_captioner.core import paths
+from desktop_captioner.core.atomic import atomic_write
+from desktop_captioner.core.errors import CaptionerError
+
+log = logging.getLogger(__name__)
+
+SESSION_FILE_NAME = "session.json"
+PREVIOUS_SESSION_FILE_NAME = "session-previous.json"
+SESSION_FORMAT = "desktop-captioner-session"
+SESSION_VERSION = 1
+COLUMNS = ("path", "caption", "score", "status", "error", "source", "unsaved")
+CHUNK_ROWS = 200  # about a millisecond of json.dumps
+
+
+class SessionFileError(CaptionerError):
+    """A session file that is damaged or is not one of ours."""
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One image of the list, fields in COLUMNS order (the GUI's snapshot tuples are the same
+    values). ``unsaved``: its caption changed since it was last exported."""
+
+    path: str
+    caption: str
+    score: float | None
+    status: str
+    error: str
+    source: str
+    unsaved: bool
+
+
+def session_path() -> Path:
+    return paths.data_dir() / SESSION_FILE_NAME
+
+
+def previous_session_path() -> Path:
+    """Where a session that was not restored at start-up waits for File → Restore Last Session."""
+    return paths.data_dir() / PREVIOUS_SESSION_FILE_NAME
+
+
+def write_session(rows: Sequence[Sequence], path: Path) -> None:
+    """Write ``rows`` (tuples in COLUMNS order) to ``path`` atomically."""
+    header = json.dumps({"format": SESSION_FORMAT, "version": SESSION_VERSION,
+                         "columns": list(COLUMNS)})
+    with atomic_write(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(header[:-1] + ', "rows": [\n')
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = json.dumps(rows[start:start + CHUNK_ROWS], ensure_ascii=False)[1:-1]
+            handle.write((",\n" if start else "") + chunk)
+            time.sleep(0)  # one json.dumps call holds the GIL throughout; let others run
+        handle.write("\n]}\n")
+
+
+def read_session(path: Path) -> list[SessionRow]:
+    """The rows of the session file at ``path`` (FileNotFoundError when there is none)."""
+    raw = path.read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        raise SessionFileError(f"{path} is damaged: {exc}.") from None
+    if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
+        raise SessionFileError(f"{path} is not a Desktop Captioner session file.")
+    if data.get("version") != SESSION_VERSION or data.get("columns") != list(COLUMNS):
+        raise SessionFileError(f"{path} was written by another version of the app "
+                               f"(session version {data.get('version')!r}).")
+    rows = data.get("rows")
+    if not isinstance(rows, list):
+        raise SessionFileError(f"{path} is damaged: it has no list of rows.")
+    return [_checked_row(row, number, path) for number, row in enumerate(rows, 1)]
+
+
+def _checked_row(row: object, number: int, path: Path) -> SessionRow:
+    if (isinstance(row, list) and len(row) == len(COLUMNS)
+            and all(isinstance(row[i], str) for i in (0, 1, 3, 4, 5))
+            and (row[2] is None or (isinstance(row[2], (int, float))
+                                    and not isinstance(row[2], bool)))
+            and isinstance(row[6], bool) and row[0]):
+        return SessionRow(*row)
+    raise SessionFileError(f"{path} is damaged: row {number} is not a valid image row.")
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged session file to ``<name>.corrupt-<time>`` (kept for the user to look at)
+    and return the new path."""
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.replace(path, target)
+    log.warning("damaged session file %s moved aside to %s", path, target)
+    return target
