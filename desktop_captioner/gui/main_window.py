@@ -10,7 +10,7 @@ from typing import Iterable
 from PySide6.QtCore import QByteArray, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
-                               QStyle)
+                               QStyle, QVBoxLayout, QWidget)
 
 from desktop_captioner.core import weights
 from desktop_captioner.core.errors import WeightsError
@@ -19,11 +19,14 @@ from desktop_captioner.gui import exporting
 from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
-from desktop_captioner.gui.models.image_list_model import CAPTIONING, NEW, QUEUED, ImageListModel
+from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
+from desktop_captioner.gui.models.image_list_model import (CAPTIONING, ERROR, NEW, QUEUED,
+                                                           ImageListModel)
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.training import TrainingDialog
 from desktop_captioner.gui.widgets.caption_options_menu import BeamWidthMenu, PrecisionMenu
 from desktop_captioner.gui.widgets.empty_state import EmptyStateWidget
+from desktop_captioner.gui.widgets.filter_bar import FilterBar
 from desktop_captioner.gui.widgets.image_list_view import ImageListView
 from desktop_captioner.gui.widgets.preview_pane import PreviewPane
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
@@ -55,14 +58,21 @@ class MainWindow(QMainWindow):
         self.previews = ThumbnailLoader(PREVIEW_SIDE, capacity=30, use_disk_cache=False, parent=self)
         self.model = ImageListModel(self.thumbnails, self.undo_stack, self)
 
-        self.view = ImageListView(self.model)
+        self.filter_model = CaptionFilterModel(self.model, self)
+        self.view = ImageListView(self.filter_model)
+        self.filter_bar = FilterBar(self.filter_model)
         self.empty_state = EmptyStateWidget()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(self.view)
+        list_side = QWidget()
+        list_layout = QVBoxLayout(list_side)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.addWidget(self.filter_bar)
+        list_layout.addWidget(self.stack, 1)
         self.preview = PreviewPane(self.model, self.previews)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(list_side)
         self.splitter.addWidget(self.preview)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
@@ -111,6 +121,9 @@ class MainWindow(QMainWindow):
         self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.edit_action = self._action("&Edit Caption", self.view.edit_current_caption, "F2")
+        self.filter_action = self._action("&Filter…", self.filter_bar.focus_filter,
+                                          QKeySequence.StandardKey.Find,
+                                          tip="Show only the images whose name or caption matches")
         self.remove_action = self._action("&Remove Selected", self.remove_selected,
                                           QKeySequence.StandardKey.Delete)
         self.clear_action = self._action("&Clear List", self.clear_list)
@@ -138,7 +151,8 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([self.undo_action, self.redo_action])
         edit_menu.addSeparator()
-        edit_menu.addActions([self.edit_action, self.remove_action, self.clear_action])
+        edit_menu.addActions([self.edit_action, self.filter_action, self.remove_action,
+                              self.clear_action])
         caption_menu = bar.addMenu("&Caption")
         caption_menu.addActions([self.caption_all_action, self.caption_selected_action,
                                  self.stop_action])
@@ -165,6 +179,7 @@ class MainWindow(QMainWindow):
         self.model.rowsRemoved.connect(self._update_actions)
         self.model.modelReset.connect(self._update_actions)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.filter_bar.changed.connect(self._update_scope)
         self.captioning.changed.connect(self._update_actions)
         self.captioning.model_loaded.connect(self._on_model_loaded)
         self.precision_menu.chosen.connect(self.set_caption_precision)
@@ -358,9 +373,17 @@ class MainWindow(QMainWindow):
         show_model_info(self, self.captioning.model_info)
 
     # --- captioning ---------------------------------------------------------------------------
+    def scope_rows(self) -> list[int]:
+        """The rows Caption All and Export act on: the visible ones while a filter hides some."""
+        if self.filter_model.active:
+            return self.filter_model.visible_source_rows()
+        return list(range(self.model.rowCount()))
+
     @Slot()
     def caption_all(self) -> None:
-        self.captioning.start(self.model.rows_with_status([NEW]), self.settings.beam_width)
+        """Caption the rows (in scope) without a caption; failed ones are tried again."""
+        rows = [row for row in self.scope_rows() if self.model.item(row).status in (NEW, ERROR)]
+        self.captioning.start(rows, self.settings.beam_width)
 
     @Slot()
     def caption_selected(self) -> None:
@@ -373,7 +396,7 @@ class MainWindow(QMainWindow):
     # --- export -------------------------------------------------------------------------------
     @Slot()
     def export_all(self) -> None:
-        self._export(range(self.model.rowCount()))
+        self._export(self.scope_rows())
 
     @Slot()
     def export_selected(self) -> None:
@@ -394,7 +417,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def write_sidecars(self) -> None:
-        results = [item.to_result() for item in self.model.items() if item.has_outcome]
+        items = [self.model.item(row) for row in self.scope_rows()]
+        results = [item.to_result() for item in items if item.has_outcome]
         if not any(r.ok for r in results):
             self.status.showMessage("Nothing to write yet: caption some images first.", 8000)
             return
@@ -424,11 +448,29 @@ class MainWindow(QMainWindow):
         self.empty_state.set_model_loaded(model_info is not None
                                           or bool(self.captioning.loading_model))
         self.preview.setVisible(has_rows)  # the empty state gets the whole window
+        self.filter_bar.setVisible(has_rows)
         if not has_rows:
             self.stack.setCurrentWidget(self.empty_state)
         elif self.stack.currentWidget() is not self.view:
             self.stack.setCurrentWidget(self.view)
             self.view.selectRow(0)
+
+    @Slot()
+    def _update_scope(self) -> None:
+        """Say in the actions' names whether they act on every row or only the visible ones."""
+        if self.filter_model.active:
+            shown = self.filter_model.rowCount()
+            self.caption_all_action.setText(f"Caption &Visible ({shown:,})")
+            self.caption_all_action.setStatusTip("Caption the visible images not captioned yet")
+            self.export_action.setText("&Export Visible…")
+            self.export_action.setStatusTip("Export the captions of the visible images")
+        else:
+            self.caption_all_action.setText("Caption &All")
+            self.caption_all_action.setStatusTip("Caption every image not captioned yet")
+            self.export_action.setText("&Export…")
+            self.export_action.setStatusTip("Export captions to CSV or JSON")
+        for action in (self.caption_all_action, self.export_action):
+            action.setToolTip(action.statusTip())
 
     def save_settings(self) -> None:
         self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode("ascii")

@@ -138,11 +138,14 @@ def statuses(window) -> dict[str, str]:
 
 def select_rows(window, *rows: int) -> None:
     """Select exactly ``rows``. (``QTableView.selectRow`` honours the application's keyboard
-    modifiers, which QTest leaves at Ctrl after a Ctrl+key click, turning it into a toggle.)"""
+    modifiers, which QTest leaves at Ctrl after a Ctrl+key click, turning it into a toggle.)
+    Rows are rows of the image list; they are mapped through the view's filter."""
     model, selection = window.model, window.view.selectionModel()
+    proxy = window.filter_model
     selection.clearSelection()
     for row in rows:
-        selection.select(model.index(row, 0), selection.SelectionFlag.Select
+        selection.select(proxy.mapFromSource(model.index(row, 0)), selection.SelectionFlag.Select
                          | selection.SelectionFlag.Rows)
     if rows:
-        selection.setCurrentIndex(model.index(rows[0], 0), selection.SelectionFlag.NoUpdate)
+        selection.setCurrentIndex(proxy.mapFromSource(model.index(rows[0], 0)),
+                                  selection.SelectionFlag.NoUpdate)

@@ -25,7 +25,7 @@ def _captioned_window(qtbot, make_window, photos):
 
 def test_edit_in_the_list_then_undo_and_redo(qtbot, make_window, photos):
     window = _captioned_window(qtbot, make_window, photos)
-    index = window.model.index(1, COL_CAPTION)
+    index = window.view.model().index(1, COL_CAPTION)  # no filter: view row 1 is list row 1
     window.view.setCurrentIndex(index)
     QTest.keyClick(window.view, Qt.Key.Key_F2)  # opens the editor, as a user would
     editor = window.view.indexWidget(index)
@@ -78,11 +78,12 @@ def test_export_writes_the_csv_the_cli_writes(qtbot, make_window, photos, tmp_pa
     written = target.with_suffix(".csv")
     with written.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["path", "filename", "caption", "status", "error"]
+    assert rows[0] == ["path", "filename", "caption", "status", "error", "source", "score"]
+    # The score is a number, but a leading "-" gets the formula guard too (read_export strips it).
     assert rows[1:] == [
-        [str(photos / "a.jpg"), "a.jpg", "'=SUM(A1) a red square", "ok", ""],
-        [str(photos / "b.png"), "b.png", "a photo called b", "ok", ""],
-        [str(photos / "sub" / "c.jpg"), "c.jpg", "a photo called c", "ok", ""],
+        [str(photos / "a.jpg"), "a.jpg", "'=SUM(A1) a red square", "ok", "", "edited", "'-0.5000"],
+        [str(photos / "b.png"), "b.png", "a photo called b", "ok", "", "model", "'-0.5000"],
+        [str(photos / "sub" / "c.jpg"), "c.jpg", "a photo called c", "ok", "", "model", "'-0.5000"],
     ]
     assert str(written) in window.status.currentMessage()
     assert window.settings.last_export_folder == str(written.parent)
@@ -96,7 +97,7 @@ def test_export_selected_as_json(qtbot, make_window, photos, tmp_path, monkeypat
     window.export_selected_action.trigger()
     assert json.loads(target.read_text(encoding="utf-8")) == [
         {"path": str(photos / "sub" / "c.jpg"), "filename": "c.jpg", "caption": "a photo called c",
-         "status": "ok", "error": ""}]
+         "status": "ok", "error": "", "source": "model", "score": "-0.5000"}]
 
 
 def test_export_target_follows_the_extension(tmp_path):
