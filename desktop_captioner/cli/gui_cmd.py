@@ -1,4 +1,5 @@
-"""``desktop-captioner gui [PATH...]``: open the main window (also what no subcommand does)."""
+"""``desktop-captioner gui [PATH...] [--captions FILE]``: open the main window (also what no
+subcommand does)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ def register(subparsers) -> None:
     parser.add_argument("--weights", help="VGG16 notop weights file (.h5)")
     parser.add_argument("--train", metavar="DATASET_DIR",
                         help="open the training dialog for this dataset folder")
+    parser.add_argument("--captions", metavar="FILE",
+                        help="import captions this app exported (CSV, JSON or JSON Lines) at "
+                             "start; photos it names are matched by path or added")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from desktop_captioner.gui.app import main  # Qt only when the GUI is wanted
 
-    return main(args.paths, model=args.model, weights=args.weights, train_dir=args.train)
+    return main(args.paths, model=args.model, weights=args.weights, train_dir=args.train,
+                captions=args.captions)

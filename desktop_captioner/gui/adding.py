@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QStatusBar
 
 from desktop_captioner.gui.models.image_list_model import ImageListModel
@@ -32,6 +32,8 @@ def walk_report(added: int, duplicates: int, summaries: list[WalkSummary]) -> st
 
 
 class ImageAdder(QObject):
+    idle = Signal()  # every walk asked for so far has finished
+
     def __init__(self, model: ImageListModel, status: QStatusBar, parent: QObject) -> None:
         super().__init__(parent)
         self.model, self.status = model, status
@@ -63,3 +65,4 @@ class ImageAdder(QObject):
         self.status.showMessage(walk_report(self._added, self._duplicates, self._summaries), 15000)
         self._added = self._duplicates = 0
         self._summaries = []
+        self.idle.emit()

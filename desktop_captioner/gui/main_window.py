@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter,
 from desktop_captioner.core import weights
 from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.images import IMAGE_EXTENSIONS
-from desktop_captioner.gui import exporting
+from desktop_captioner.gui import exporting, importing
 from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
@@ -111,6 +111,9 @@ class MainWindow(QMainWindow):
                                               sp.SP_FileIcon, "Add photos to the list")
         self.add_folder_action = self._action("Add &Folder…", self.choose_folder, "Ctrl+Shift+O",
                                               sp.SP_DirIcon, "Add every photo in a folder")
+        self.import_action = self._action("&Import Captions…", self.choose_import_file, "Ctrl+I",
+                                          tip="Bring back captions this app exported (CSV or "
+                                              "JSON)")
         self.export_action = self._action("&Export…", self.export_all, "Ctrl+E",
                                           sp.SP_DialogSaveButton, "Export captions to CSV or JSON")
         self.export_selected_action = self._action("Export &Selected…", self.export_selected)
@@ -143,7 +146,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.add_images_action, self.add_folder_action])
+        file_menu.addActions([self.add_images_action, self.add_folder_action, self.import_action])
         file_menu.addSeparator()
         file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action])
         file_menu.addSeparator()
@@ -199,11 +202,18 @@ class MainWindow(QMainWindow):
 
     # --- start-up hooks -----------------------------------------------------------------------
     def start(self, paths: Iterable[str | Path] = (), model: str | Path | None = None,
-              train_dir: str | Path | None = None) -> None:
-        """What the command line asked for, run once the window is on screen."""
+              train_dir: str | Path | None = None, captions: str | Path | None = None) -> None:
+        """What the command line asked for, run once the window is on screen. ``captions`` (an
+        export of this app) is imported once ``paths`` are listed, so rows keep folder order."""
         paths = list(paths)
         if paths:
             self.add_paths(paths)
+        if captions:
+            if self.adder.walker.busy:
+                self.adder.idle.connect(lambda: self.import_captions(Path(captions)),
+                                        Qt.ConnectionType.SingleShotConnection)
+            else:
+                self.import_captions(Path(captions))
         model = model or self.settings.last_model
         if model:
             self.load_model(Path(model))
@@ -263,6 +273,22 @@ class MainWindow(QMainWindow):
         if folder:
             self.settings.last_image_folder = folder
             self.add_paths([folder])
+
+    @Slot()
+    def choose_import_file(self) -> None:
+        chosen = importing.choose_export_file(self, self.settings.last_export_folder)
+        if chosen is not None:
+            self.import_captions(chosen)
+
+    def import_captions(self, export_file: Path) -> None:
+        """Import an export of this app as one undo step (not while captioning: the job owns
+        its rows' states until it ends)."""
+        if self.captioning.busy:
+            self.status.showMessage("Stop captioning (Esc) before importing captions.", 8000)
+            return
+        message = importing.import_captions(self, self.model, export_file)
+        if message:
+            self.status.showMessage(message, 15000)
 
     @Slot()
     def remove_selected(self) -> None:
