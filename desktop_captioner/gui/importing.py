@@ -13,13 +13,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from desktop_captioner.core.export_reader import ExportFormatError, read_export
 from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_IMPORTED, CaptionResult
 from desktop_captioner.gui.models.image_list_model import (DONE, EDITED, ERROR, HAS_CAPTION,
                                                            ImageItem, ImageListModel, ItemState)
+from desktop_captioner.gui.models.undo_commands import ChangeItemsCommand
 
 IMPORT_FILTERS = "Caption exports (*.csv *.json *.jsonl);;All files (*)"
 MAX_PROBLEMS_SHOWN = 15
@@ -80,26 +80,6 @@ def plan_import(model: ImageListModel, results: list[CaptionResult], export_file
     return plan
 
 
-class ImportCaptionsCommand(QUndoCommand):
-    """Adds the photos the file brought and applies its captions; undo puts everything back."""
-
-    def __init__(self, model: ImageListModel, plan: ImportPlan, export_file: Path) -> None:
-        super().__init__(f"Import captions from {export_file.name}")
-        self.model, self.added = model, list(plan.added)
-        self.changes = dict(plan.changes)
-
-    def redo(self) -> None:
-        self.model.add_paths(self.added)
-        for path, (_old, new) in self.changes.items():
-            self.model.restore_state(path, new)
-
-    def undo(self) -> None:
-        for path, (old, _new) in self.changes.items():
-            self.model.restore_state(path, old)
-        rows = [self.model.row_of(path) for path in self.added]
-        self.model.remove_rows(row for row in rows if row is not None)
-
-
 def choose_export_file(parent: QWidget, start_dir: str) -> Path | None:
     name, _ = QFileDialog.getOpenFileName(parent, "Import Captions", start_dir, IMPORT_FILTERS)
     return Path(name) if name else None
@@ -115,7 +95,8 @@ def import_captions(parent: QWidget, model: ImageListModel, export_file: Path) -
         return None
     plan = plan_import(model, read.results, export_file, read.problems)
     if plan.changes:
-        model.undo_stack.push(ImportCaptionsCommand(model, plan, export_file))
+        model.undo_stack.push(ChangeItemsCommand(model, f"Import captions from {export_file.name}",
+                                                 plan.changes, plan.added))
     if plan.problems:
         shown = plan.problems[:MAX_PROBLEMS_SHOWN]
         more = len(plan.problems) - len(shown)

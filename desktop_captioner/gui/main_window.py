@@ -20,8 +20,8 @@ from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
-from desktop_captioner.gui.models.image_list_model import (CAPTIONING, ERROR, NEW, QUEUED,
-                                                           ImageListModel)
+from desktop_captioner.gui.models.image_list_model import (CAPTIONING, EDITED, ERROR, NEW,
+                                                           QUEUED, ImageListModel)
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.training import TrainingDialog
 from desktop_captioner.gui.widgets.caption_options_menu import BeamWidthMenu, PrecisionMenu
@@ -134,6 +134,9 @@ class MainWindow(QMainWindow):
                                                sp.SP_MediaPlay, "Caption every image not captioned yet")
         self.caption_selected_action = self._action("Caption &Selected", self.caption_selected,
                                                     "Ctrl+Shift+R")
+        self.recaption_all_action = self._action("&Re-caption All…", self.recaption_all,
+                                                 tip="Caption every image again, replacing "
+                                                     "the captions it has (undoable)")
         self.stop_action = self._action("S&top", self.stop_captioning, "Esc", sp.SP_MediaStop,
                                         "Stop after the current batch")
         self.open_model_action = self._action("&Open Model…", self.choose_model, "Ctrl+M",
@@ -158,7 +161,7 @@ class MainWindow(QMainWindow):
                               self.clear_action])
         caption_menu = bar.addMenu("&Caption")
         caption_menu.addActions([self.caption_all_action, self.caption_selected_action,
-                                 self.stop_action])
+                                 self.recaption_all_action, self.stop_action])
         caption_menu.addSeparator()
         self.precision_menu = PrecisionMenu(self.settings.caption_precision, self)
         self.beam_width_menu = BeamWidthMenu(self.settings.beam_width, self)
@@ -412,6 +415,25 @@ class MainWindow(QMainWindow):
         self.captioning.start(rows, self.settings.beam_width)
 
     @Slot()
+    def recaption_all(self) -> None:
+        """Caption every row in scope again; replaced captions come back with one Undo. Captions
+        typed by hand are only replaced after the user agrees."""
+        if self.captioning.busy:
+            return
+        rows = self.scope_rows()
+        edited = sum(1 for row in rows if self.model.item(row).status == EDITED)
+        if edited:
+            answer = QMessageBox.question(
+                self, "Replace edited captions?",
+                f"{edited:,} of these {len(rows):,} captions were edited by hand. Re-captioning "
+                f"replaces them too (Edit → Undo brings them all back). Continue?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.captioning.start(rows, self.settings.beam_width)
+
+    @Slot()
     def caption_selected(self) -> None:
         self.captioning.start(self.view.selected_rows(), self.settings.beam_width)
 
@@ -458,7 +480,7 @@ class MainWindow(QMainWindow):
         has_rows = self.model.rowCount() > 0
         has_selection = bool(self.view.selectionModel().hasSelection())
         busy = self.captioning.busy
-        for action in (self.caption_all_action, self.caption_selected_action):
+        for action in (self.caption_all_action, self.recaption_all_action):
             action.setEnabled(has_rows and not busy)
         self.caption_selected_action.setEnabled(has_selection and not busy)
         self.stop_action.setEnabled(busy)
@@ -488,14 +510,20 @@ class MainWindow(QMainWindow):
             shown = self.filter_model.rowCount()
             self.caption_all_action.setText(f"Caption &Visible ({shown:,})")
             self.caption_all_action.setStatusTip("Caption the visible images not captioned yet")
+            self.recaption_all_action.setText(f"&Re-caption Visible ({shown:,})…")
+            self.recaption_all_action.setStatusTip("Caption the visible images again, replacing "
+                                                   "their captions (undoable)")
             self.export_action.setText("&Export Visible…")
             self.export_action.setStatusTip("Export the captions of the visible images")
         else:
             self.caption_all_action.setText("Caption &All")
             self.caption_all_action.setStatusTip("Caption every image not captioned yet")
+            self.recaption_all_action.setText("&Re-caption All…")
+            self.recaption_all_action.setStatusTip("Caption every image again, replacing the "
+                                                   "captions it has (undoable)")
             self.export_action.setText("&Export…")
             self.export_action.setStatusTip("Export captions to CSV or JSON")
-        for action in (self.caption_all_action, self.export_action):
+        for action in (self.caption_all_action, self.recaption_all_action, self.export_action):
             action.setToolTip(action.statusTip())
 
     def save_settings(self) -> None:
