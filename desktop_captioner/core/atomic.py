@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -11,12 +12,14 @@ from typing import IO, Iterator
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None,
-                 newline: str | None = None) -> Iterator[IO]:
+                 newline: str | None = None,
+                 permissions_of: str | os.PathLike | None = None) -> Iterator[IO]:
     """Open a temp file next to ``path``; on success fsync it and rename it over ``path``.
 
     The temp file lives in the destination folder so the final ``os.replace`` never crosses a
     file-system boundary (where it would stop being atomic). On any exception the temp file is
-    removed and ``path`` is untouched.
+    removed and ``path`` is untouched. ``permissions_of`` names a file whose permission bits the
+    new file takes (a rewritten photo keeps its own; the temp file alone would be owner-only).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,6 +29,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if permissions_of is not None:
+            shutil.copymode(permissions_of, tmp_name)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
