@@ -17,6 +17,7 @@ from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.images import IMAGE_EXTENSIONS
 from desktop_captioner.gui import exporting, importing
 from desktop_captioner.gui.adding import ImageAdder
+from desktop_captioner.gui.metadata_writing import MetadataWriter
 from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
@@ -80,8 +81,11 @@ class MainWindow(QMainWindow):
         self.status = CaptionStatusBar()
         self.setStatusBar(self.status)
         self.adder = ImageAdder(self.model, self.status, self)
+        self.adder.read_captions = self.settings.read_existing_captions
         self.captioning = CaptioningController(self.model, self.status, self, load_captioner,
                                                batch_size)
+        self.metadata_writer = MetadataWriter(self.model, self.status, self.settings,
+                                              self.save_settings, self)
 
         self._build_actions()
         self._build_menus()
@@ -118,6 +122,14 @@ class MainWindow(QMainWindow):
                                           sp.SP_DialogSaveButton, "Export captions to CSV or JSON")
         self.export_selected_action = self._action("Export &Selected…", self.export_selected)
         self.sidecars_action = self._action("Write .txt &Sidecars", self.write_sidecars)
+        self.write_metadata_action = self._action(
+            "Write to Photos' &Metadata…", self.write_metadata,
+            tip="Write captions where photo software looks: XMP sidecars or inside the photos")
+        self.read_captions_action = self._action(
+            "Read Existing &Captions When Adding", self.set_read_existing_captions,
+            tip="Show captions photos already have (.txt or XMP sidecars, their metadata)")
+        self.read_captions_action.setCheckable(True)
+        self.read_captions_action.setChecked(self.settings.read_existing_captions)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
@@ -151,7 +163,10 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addActions([self.add_images_action, self.add_folder_action, self.import_action])
         file_menu.addSeparator()
-        file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action])
+        file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action,
+                              self.write_metadata_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.read_captions_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -187,6 +202,7 @@ class MainWindow(QMainWindow):
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.filter_bar.changed.connect(self._update_scope)
         self.captioning.changed.connect(self._update_actions)
+        self.metadata_writer.changed.connect(self._update_actions)
         self.captioning.model_loaded.connect(self._on_model_loaded)
         self.precision_menu.chosen.connect(self.set_caption_precision)
         self.beam_width_menu.chosen.connect(self.set_beam_width)
@@ -474,6 +490,17 @@ class MainWindow(QMainWindow):
         if message:
             self.status.showMessage(message, 15000)
 
+    @Slot()
+    def write_metadata(self) -> None:
+        scope_name = "Visible images" if self.filter_model.active else "All images"
+        self.metadata_writer.start(self.scope_rows(), self.view.selected_rows(), scope_name)
+
+    @Slot(bool)
+    def set_read_existing_captions(self, on: bool) -> None:
+        """Used from the next photos added on."""
+        self.settings.read_existing_captions = self.adder.read_captions = on
+        self.save_settings()
+
     # --- state and shutdown -------------------------------------------------------------------
     @Slot()
     def _update_actions(self, *_args) -> None:
@@ -487,6 +514,7 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(has_rows)
         self.export_selected_action.setEnabled(has_selection)
         self.sidecars_action.setEnabled(has_rows)
+        self.write_metadata_action.setEnabled(has_rows and not self.metadata_writer.busy)
         self.remove_action.setEnabled(has_selection)
         self.clear_action.setEnabled(has_rows and not busy)
         self.open_model_action.setEnabled(not busy)
@@ -539,6 +567,7 @@ class MainWindow(QMainWindow):
         """Cancel and join every worker before Qt destroys the threads."""
         self.captioning.shutdown()
         self.adder.shutdown()
+        self.metadata_writer.shutdown()
         self.thumbnails.shutdown()
         self.previews.shutdown()
         self.save_settings()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write_text
+from desktop_captioner.core.metadata import METADATA_MODES
 from desktop_captioner.core.precision import PRECISIONS
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class Settings:
     recent_models: list[str] = field(default_factory=list)
     last_image_folder: str = ""
     last_export_folder: str = ""
+    read_existing_captions: bool = True  # adding photos reads the captions they already have
+    metadata_mode: str = "xmp"  # Write to Photos' Metadata: "xmp" sidecars or "embed"
+    metadata_embed_confirmed: bool = False  # the user agreed once that embedding changes photos
 
     def remember_model(self, model_path: str | Path) -> None:
         """Make ``model_path`` the last model and the first recent one."""
@@ -60,6 +64,8 @@ def _checked(data: object, path: Path) -> Settings:
         if isinstance(default, list):
             ok = isinstance(value, list) and all(
                 isinstance(v, int if spec.name == "splitter_sizes" else str) for v in value)
+        elif isinstance(default, bool):
+            ok = isinstance(value, bool)
         else:
             ok = isinstance(value, type(default)) and not isinstance(value, bool)
         if not ok:
@@ -69,6 +75,8 @@ def _checked(data: object, path: Path) -> Settings:
     settings.beam_width = min(max(settings.beam_width, 1), 10)
     if settings.caption_precision not in PRECISIONS:
         settings.caption_precision = ""
+    if settings.metadata_mode not in METADATA_MODES:
+        settings.metadata_mode = Settings.metadata_mode
     return settings
 
 
