@@ -3,8 +3,8 @@
 A PyInstaller build fails in ways no unit test sees: a Qt platform plugin left out, a Pillow codec
 missing, a TensorFlow library not collected. The self-test touches each of them — Qt (window,
 icon, image plugins), the weights lookup, the VGG16 encoder, training or loading a model,
-captioning JPEG and PNG files, CSV export — and names the step that failed, so the one line it
-prints says what to fix.
+captioning JPEG and PNG files, CSV export, an XMP sidecar through exiv2 — and names the step
+that failed, so the one line it prints says what to fix.
 
 It never downloads (a self-test must be offline and fast) and never touches the user's own app
 folders: after finding the weights it roots the app folders in a temporary directory, so no
@@ -178,6 +178,22 @@ def check_csv(results, out_path: Path) -> None:
         raise RuntimeError(f"{out_path} does not hold the captions that were written")
 
 
+XMP_CHECK_CAPTION = "self-test: Café au lait — 東京"
+
+
+def check_xmp(photo: Path) -> None:
+    """Write a non-ASCII caption to ``photo``'s XMP sidecar and read it back (python-exiv2 and
+    its native libexiv2)."""
+    from desktop_captioner.core.existing_captions import ORIGIN_XMP_SIDECAR, read_existing_caption
+    from desktop_captioner.core.metadata import MODE_XMP, write_caption_metadata
+    from desktop_captioner.core.sidecars import SidecarNames
+
+    sidecar = write_caption_metadata(photo, XMP_CHECK_CAPTION, MODE_XMP)
+    found = read_existing_caption(photo, SidecarNames())
+    if found is None or (found.caption, found.origin) != (XMP_CHECK_CAPTION, ORIGIN_XMP_SIDECAR):
+        raise RuntimeError(f"{sidecar} does not hold the caption that was written")
+
+
 def run_self_test(model: Path | None = None, weights: Path | None = None,
                   train: bool = False) -> str:
     """Run every step; return the summary line or raise ``StepFailed``.
@@ -217,6 +233,9 @@ def run_self_test(model: Path | None = None, weights: Path | None = None,
         with step("csv"):
             check_csv(results, work / "captions.csv")
             report.parts.append("csv")
+        with step("xmp"):
+            check_xmp(samples[0])
+            report.parts.append("xmp")
     return report.summary()
 
 

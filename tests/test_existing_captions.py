@@ -1,4 +1,4 @@
-"""Existing captions are found in the issue's order; camera boilerplate and damage are no caption."""
+"""Existing captions are found in the issue's order; camera boilerplate and damage are none."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def remove_place(photo: Path, origin: str) -> None:
 
 
 def sidecar_with(description: str) -> bytes:
-    return (f'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    return (f'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+            f'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
             f'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
             f'<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
             f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{description}</rdf:li>'

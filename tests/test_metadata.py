@@ -35,8 +35,8 @@ EXISTING_SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
   <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
     xmlns:dc="http://purl.org/dc/elements/1.1/" xmp:Rating="4">
    <dc:subject><rdf:Bag><rdf:li>cat</rdf:li><rdf:li>sofa, red</rdf:li></rdf:Bag></dc:subject>
-   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">old words</rdf:li></rdf:Alt>
-   </dc:description>
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">old words</rdf:li>
+    <rdf:li xml:lang="de">alte Worte</rdf:li></rdf:Alt></dc:description>
   </rdf:Description>
  </rdf:RDF>
 </x:xmpmeta>
@@ -176,6 +176,20 @@ def test_a_second_write_replaces_the_caption(tmp_path, mode):
     assert read_existing_caption(photo, SidecarNames()).caption == CAPTION
 
 
+@pytest.mark.parametrize("mode", METADATA_MODES)
+def test_long_multi_line_and_control_character_captions(tmp_path, mode):
+    photo = make_photo(tmp_path / "photo.jpg")
+    long_caption = "é" * 1500  # 3000 bytes of UTF-8: IPTC keeps its 2000-byte limit
+    written = write_caption_metadata(photo, long_caption, mode)
+    fields = read_back(written)
+    assert fields["dc"] == long_caption
+    if mode == "embed":
+        assert fields["iptc"] == ("é" * 1000).encode("utf-8")
+        assert fields["exif"] == long_caption.encode("utf-8")
+    write_caption_metadata(photo, "line one\r\nline\ttwo\x00\x0bend", mode)
+    assert read_back(written)["dc"] == "line one\r\nline\ttwo  end"
+
+
 def test_a_read_only_photo_is_not_embedded(tmp_path):
     photo = make_photo(tmp_path / "photo.jpg")
     os.chmod(photo, 0o444)
@@ -250,6 +264,30 @@ def test_a_damaged_embedded_xmp_packet_is_not_replaced(tmp_path):
     with pytest.raises(MetadataError, match="damaged metadata"):
         write_caption_metadata(photo, CAPTION, "embed")
     assert sha256(photo) == digest
+
+
+def test_undeclared_latin1_iptc_text_is_not_garbled(tmp_path):
+    photo = make_photo(tmp_path / "photo.jpg")
+    with ex.exiv2_call():
+        image = ex.open_bytes(photo.read_bytes())
+        byline = exiv2.StringValue()
+        byline.read("Ann Müller".encode("latin-1"))
+        image.iptcData()["Iptc.Application2.Byline"] = byline
+        image.writeMetadata()
+        photo.write_bytes(ex.image_bytes(image))
+    digest = sha256(photo)
+    with pytest.raises(MetadataError, match="IPTC text in an older character set"):
+        write_caption_metadata(photo, CAPTION, "embed")
+    assert sha256(photo) == digest
+
+
+def test_a_symbolic_link_stays_a_link_and_its_target_gets_the_caption(tmp_path):
+    photo = make_photo(tmp_path / "photo.jpg")
+    link = tmp_path / "link.jpg"
+    link.symlink_to(photo)
+    assert write_caption_metadata(link, CAPTION, "embed") == link
+    assert link.is_symlink() and read_back(photo)["dc"] == CAPTION
+    assert files_in(tmp_path) == ["link.jpg", "photo.jpg"]
 
 
 def test_a_file_that_is_not_an_image_is_an_error(tmp_path):

@@ -101,7 +101,21 @@ def test_a_broken_model_file_fails_at_the_model_step(weights_file, tmp_path, cap
 
 SUMMARY = re.compile(r"self-test ok: weights\((?P<weights>\w+)\), qt\(offscreen\), "
                      r"encoder\((float32|bfloat16), 64px\), model\((?P<model>[\w ]+)\), "
-                     r"3 captions, csv — \d+\.\d s")
+                     r"3 captions, csv, xmp — \d+\.\d s")
+
+
+def test_the_xmp_step_writes_and_reads_one_sidecar(tmp_path):
+    photo = selftest.make_samples(tmp_path)[0]
+    selftest.check_xmp(photo)
+    assert photo.with_name(photo.name + ".xmp").is_file()
+
+
+def test_the_xmp_step_fails_when_the_caption_does_not_come_back(tmp_path, monkeypatch):
+    import desktop_captioner.core.existing_captions as existing
+
+    monkeypatch.setattr(existing, "read_existing_caption", lambda image, names: None)
+    with pytest.raises(RuntimeError, match=r"\.xmp does not hold the caption"):
+        selftest.check_xmp(selftest.make_samples(tmp_path)[0])
 
 
 def _files_written_under(home: Path) -> list[Path]:
@@ -171,3 +185,12 @@ def test_unfrozen_resources_live_inside_the_package():
 
     package_dir = Path(desktop_captioner.__file__).resolve().parent
     assert bundled.resources_root() == package_dir / "resources"
+
+
+def test_the_bundle_collects_exiv2_and_ships_its_gpl_notice():
+    spec = (REPO_RESOURCES.parent / "packaging" / "desktop_captioner.spec").read_text()
+    for call in ('collect_submodules(\n    "exiv2"', 'collect_data_files("exiv2"',
+                 'copy_metadata("exiv2")', 'collect_dynamic_libs("exiv2")'):
+        assert call in spec
+    notices = (REPO_RESOURCES / "THIRD_PARTY_NOTICES.md").read_text(encoding="utf-8")
+    assert "python-exiv2" in notices and "GPL-3.0-or-later" in notices

@@ -13,10 +13,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop_captioner.cli.metadata_output import add_metadata_argument, write_metadata_for
 from desktop_captioner.cli.terminal import TerminalProgress
-from desktop_captioner.core.export import has_sidecar, write_csv, write_json, write_sidecars
+from desktop_captioner.core.existing_captions import read_existing_caption
+from desktop_captioner.core.export import write_csv, write_json, write_sidecars
 from desktop_captioner.core.images import is_image_path
 from desktop_captioner.core.results import CaptionResult
+from desktop_captioner.core.sidecars import SidecarNames
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
 
@@ -34,22 +37,27 @@ class _Work:
         return [row for row in self.rows if isinstance(row, Path)]
 
 
-def _add_image(work: _Work, path: Path, skip_captioned: bool) -> None:
-    if skip_captioned and has_sidecar(path):
+def _add_image(work: _Work, path: Path, sidecar_names: SidecarNames | None) -> None:
+    """Add ``path``, unless ``sidecar_names`` is given (skip-captioned) and it has a caption."""
+    if sidecar_names is not None and read_existing_caption(path, sidecar_names) is not None:
         work.skipped_captioned += 1
     else:
         work.rows.append(path)
 
 
 def collect(arguments: list[str], skip_captioned: bool = False) -> _Work:
-    """Expand the command line into rows, in the order given (folders sorted, recursively)."""
+    """Expand the command line into rows, in the order given (folders sorted, recursively).
+
+    ``skip_captioned`` leaves out images that already have a caption anywhere
+    (``existing_captions``: a text or XMP sidecar, or the photo's own XMP, IPTC or EXIF)."""
     work = _Work()
+    sidecar_names = SidecarNames() if skip_captioned else None
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
             for child in sorted(p for p in path.rglob("*") if p.is_file()):
                 if is_image_path(child):
-                    _add_image(work, child, skip_captioned)
+                    _add_image(work, child, sidecar_names)
                 else:
                     work.skipped_non_images += 1
         elif not path.exists():
@@ -58,7 +66,7 @@ def collect(arguments: list[str], skip_captioned: bool = False) -> _Work:
             work.rows.append(CaptionResult.failure(
                 path, f"{path} is not an image file this app reads (by its extension)."))
         else:
-            _add_image(work, path, skip_captioned)
+            _add_image(work, path, sidecar_names)
     return work
 
 
@@ -107,11 +115,16 @@ def run(args: argparse.Namespace) -> int:
     if args.sidecars:
         counts = write_sidecars(results, overwrite=args.overwrite_sidecars)
         print(f"Sidecars: {counts.written} written, {counts.kept} existing kept.", file=sys.stderr)
+    metadata_failed = 0
+    if args.metadata:
+        metadata = write_metadata_for(results, args.metadata)
+        print(metadata.summary(args.metadata), file=sys.stderr)
+        metadata_failed = metadata.failed
     failed = sum(not r.ok for r in results)
     print(f"Captioned {len(results) - failed} of {len(results)} images; {failed} failed; "
           f"skipped {work.skipped_non_images} non-image files and "
           f"{work.skipped_captioned} already captioned.", file=sys.stderr)
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return EXIT_PARTIAL if failed or metadata_failed else EXIT_OK
 
 
 def positive_int(text: str) -> int:
@@ -141,7 +154,10 @@ def register(subparsers) -> None:
     parser.add_argument("--overwrite-sidecars", action="store_true",
                         help="replace existing .txt sidecars (kept by default)")
     parser.add_argument("--skip-captioned", action="store_true",
-                        help="skip images that already have a .txt sidecar")
+                        help="skip images that already have a caption: a .txt or XMP sidecar, "
+                             "or one inside the photo (XMP, IPTC, EXIF; camera boilerplate "
+                             "such as 'OLYMPUS DIGITAL CAMERA' does not count)")
+    add_metadata_argument(parser, default=None)
     parser.add_argument("--beam-width", type=positive_int, default=3, metavar="K")
     parser.add_argument("--batch-size", type=positive_int, default=16, metavar="N")
     add_precision_argument(parser)

@@ -11,6 +11,7 @@ from desktop_captioner.cli import gui_cmd
 from desktop_captioner.cli import train_cmd
 from desktop_captioner.cli import caption_cmd
 from desktop_captioner.cli import evaluate_cmd
+from desktop_captioner.cli import apply_cmd
 
 REGISTRY: list[Callable] = []
 REGISTRY.append(inspect_cmd.register)
@@ -20,3 +21,4 @@ REGISTRY.append(gui_cmd.register)
 REGISTRY.append(train_cmd.register)
 REGISTRY.append(caption_cmd.register)
 REGISTRY.append(evaluate_cmd.register)
+REGISTRY.append(apply_cmd.register)

@@ -113,17 +113,59 @@ def can_write(image: exiv2.Image, family: exiv2.MetadataId) -> bool:
     return image.checkMode(family) in _WRITABLE
 
 
+def _holds(image: exiv2.Image, family: exiv2.MetadataId) -> bool:
+    """Whether captions go into ``family`` of this image: an XMP sidecar holds XMP only (exiv2
+    would fold EXIF and IPTC set on it into its XMP), a photo whatever its format can write."""
+    if image.mimeType() == XMP_SIDECAR_MIME:
+        return family == exiv2.MetadataId.Xmp
+    return can_write(image, family)
+
+
 def set_caption_fields(image: exiv2.Image, caption: str) -> None:
-    """Put ``caption`` in every caption field the image's format can hold (XMP always)."""
+    """Put ``caption`` in every caption field the image can hold (XMP always)."""
     xmp = image.xmpData()
     xmp[XMP_DESCRIPTION] = exiv2.LangAltValue({"x-default": caption})
     xmp[XMP_ALT_TEXT] = exiv2.LangAltValue({"x-default": caption})
-    if can_write(image, exiv2.MetadataId.Iptc):
+    if _holds(image, exiv2.MetadataId.Iptc):
         iptc = image.iptcData()
         iptc[IPTC_CHARSET] = exiv2.StringValue(IPTC_UTF8)
         iptc[IPTC_CAPTION] = exiv2.StringValue(_clip_utf8(caption, IPTC_CAPTION_MAX_BYTES))
-    if can_write(image, exiv2.MetadataId.Exif):
+    if _holds(image, exiv2.MetadataId.Exif):
         image.exifData()[EXIF_DESCRIPTION] = exiv2.AsciiValue(caption)
+
+
+def holds_caption(image: exiv2.Image, caption: str) -> bool:
+    """True when every caption field ``set_caption_fields`` writes for this format reads back
+    as ``caption`` (IPTC clipped as written)."""
+    fields = [xmp_text(image, XMP_DESCRIPTION) == caption, xmp_text(image, XMP_ALT_TEXT) == caption]
+    if _holds(image, exiv2.MetadataId.Iptc):
+        fields.append(iptc_caption(image) == _clip_utf8(caption, IPTC_CAPTION_MAX_BYTES))
+    if _holds(image, exiv2.MetadataId.Exif):
+        fields.append(exif_description(image) == caption)
+    return all(fields)
+
+
+def has_legacy_iptc_text(image: exiv2.Image) -> bool:
+    """True when IPTC text besides the caption is in an undeclared, non-UTF-8 character set
+    (Latin-1 from older software): marking the block UTF-8 would garble that text."""
+    iptc = image.iptcData()
+    if IPTC_CHARSET in iptc and _raw(iptc[IPTC_CHARSET]) == IPTC_UTF8.encode("ascii"):
+        return False
+    for datum in iptc:
+        if datum.key() != IPTC_CAPTION and datum.typeId() == exiv2.TypeId.string:
+            try:
+                _raw(datum).decode("utf-8")
+            except UnicodeDecodeError:
+                return True
+    return False
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with the control characters XML cannot hold (all but tab, LF, CR) as spaces."""
+    return text.translate(_XML_INVALID)
+
+
+_XML_INVALID = {code: " " for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
 
 
 def _clip_utf8(text: str, max_bytes: int) -> str:

@@ -52,10 +52,12 @@ def xmp_sidecar_path(image: Path) -> Path:
 def write_caption_metadata(image: Path, caption: str, mode: str) -> Path:
     """Write ``caption`` into ``image``'s XMP sidecar or, in ``embed`` mode, into the photo.
 
-    Returns the file written. Raises ``MetadataError`` for any problem with the files and
-    ``ValueError`` for a mode not in ``METADATA_MODES`` or an empty caption (a caller's bug)."""
+    Control characters XML cannot hold become spaces. Returns the file written. Raises
+    ``MetadataError`` for any problem with the files and ``ValueError`` for a mode not in
+    ``METADATA_MODES`` or an empty caption (a caller's bug)."""
     if mode not in METADATA_MODES:
         raise ValueError(f"metadata mode {mode!r} is not one of {', '.join(METADATA_MODES)}")
+    caption = ex.xml_safe(caption)
     if not caption.strip():
         raise ValueError("an empty caption is not written to metadata")
     image = Path(image)
@@ -95,15 +97,20 @@ def _sidecar_packet(sidecar: Path, existing: bytes, caption: str) -> bytes:
             fresh.setXmpData(old.xmpData())
         ex.set_caption_fields(fresh, caption)
         fresh.writeMetadata()
-        return ex.image_bytes(fresh)
+        packet = ex.image_bytes(fresh)
+        if not ex.holds_caption(ex.open_bytes(packet), caption):
+            raise MetadataError(f"{sidecar}: the caption did not read back after writing; the "
+                                f"sidecar was left as it was.")
+        return packet
 
 
 def _embed(image: Path, caption: str) -> Path:
-    _require_writable_file(image, "photo")
-    _require_writable_folder(image)
-    stamp = _stamp(image)
-    updated = _embedded_copy(image, _read(image, "photo"), caption)
-    _save(image, updated, stamp, "photo")
+    real = image.resolve()  # a symbolic link stays one: the file it points to gets the caption
+    _require_writable_file(real, "photo")
+    _require_writable_folder(real)
+    stamp = _stamp(real)
+    updated = _embedded_copy(image, _read(real, "photo"), caption)
+    _save(real, updated, stamp, "photo")
     return image
 
 
@@ -121,6 +128,10 @@ def _embedded_copy(image: Path, original: bytes, caption: str) -> bytes:
         if not ex.can_write(photo, exiv2.MetadataId.Xmp):
             raise MetadataError(f"{image} cannot hold embedded captions (exiv2 cannot write "
                                 f"{photo.mimeType()} files); use XMP sidecars.")
+        if ex.can_write(photo, exiv2.MetadataId.Iptc) and ex.has_legacy_iptc_text(photo):
+            raise MetadataError(f"{image} has IPTC text in an older character set that marking "
+                                f"it UTF-8 would garble; the caption was not embedded (use XMP "
+                                f"sidecars).")
         ex.set_caption_fields(photo, caption)
         try:
             photo.writeMetadata()
@@ -129,7 +140,7 @@ def _embedded_copy(image: Path, original: bytes, caption: str) -> bytes:
         except exiv2.Exiv2Error as exc:
             raise MetadataError(f"{image}: exiv2 could not write its metadata "
                                 f"({_reason(exc)}); the photo was left as it is.") from None
-        if complaints or ex.xmp_text(check, ex.XMP_DESCRIPTION) != caption:
+        if complaints or not ex.holds_caption(check, caption):
             raise MetadataError(f"{image}: the caption did not read back after writing; the "
                                 f"photo was left as it is.")
         return updated
