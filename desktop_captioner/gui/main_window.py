@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         self.model.modelReset.connect(self._update_actions)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.filter_bar.changed.connect(self._update_scope)
+        self.undo_stack.indexChanged.connect(self._update_scope)  # edits, imports, their undo
         self.captioning.changed.connect(self._update_actions)
         self.metadata_writer.changed.connect(self._update_actions)
         self.captioning.model_loaded.connect(self._on_model_loaded)
@@ -530,14 +531,17 @@ class MainWindow(QMainWindow):
         elif self.stack.currentWidget() is not self.view:
             self.stack.setCurrentWidget(self.view)
             self.view.selectRow(0)
+        self._update_scope()
 
     @Slot()
     def _update_scope(self) -> None:
         """Say in the actions' names whether they act on every row or only the visible ones."""
         if self.filter_model.active:
             shown = self.filter_model.rowCount()
-            self.caption_all_action.setText(f"Caption &Visible ({shown:,})")
-            self.caption_all_action.setStatusTip("Caption the visible images not captioned yet")
+            uncaptioned = self.filter_model.count_matching((NEW, ERROR))
+            self.caption_all_action.setText(f"Caption &Visible ({uncaptioned:,})")
+            self.caption_all_action.setStatusTip(f"Caption the {uncaptioned:,} visible images "
+                                                 f"not captioned yet")
             self.recaption_all_action.setText(f"&Re-caption Visible ({shown:,})…")
             self.recaption_all_action.setStatusTip("Caption the visible images again, replacing "
                                                    "their captions (undoable)")

@@ -10,6 +10,7 @@ vanishing under the user's cursor.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Iterable
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
 
@@ -76,13 +77,21 @@ class CaptionFilterModel(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int,
                          source_parent: QModelIndex | QPersistentModelIndex) -> bool:
-        item = self.images.item(source_row)
+        return self.accepts(self.images.item(source_row))
+
+    def accepts(self, item: ImageItem) -> bool:
         if not _quick_accepts(self._quick, item):
             return False
         if not self._words:
             return True
         haystack = f"{item.path.name}\n{item.caption}".casefold()
         return all(word in haystack for word in self._words)
+
+    def count_matching(self, statuses: Iterable[str]) -> int:
+        """How many items in ``statuses`` pass the filter now: a few milliseconds for 10,000
+        rows, where mapping every visible row back to the list takes tens."""
+        wanted = set(statuses)
+        return sum(1 for item in self.images.items() if item.status in wanted and self.accepts(item))
 
     def visible_source_rows(self) -> list[int]:
         """Source rows of every row the view shows, in source order."""
