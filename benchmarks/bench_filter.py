@@ -4,9 +4,9 @@ Rows are put in the list of the real main window (file names and captions like a
 folder's; offscreen Qt, no model loaded). Each "keystroke" sets the filter box's text to one
 more character of a phrase, which re-filters, recounts the label and renames Caption Visible
 (N) as in the app, then lets the event loop run, so the view's own repaint is inside the time.
-Each quick filter button is timed the same way. Baseline, in the same run: the same proxy re-filtering with no filter at all (every
-row accepted), i.e. the proxy and view machinery without our predicate. Target: the slowest
-keystroke (its median over the rounds) <= 100 ms.
+Each quick filter button is timed the same way. Baseline, in the same run: the same proxy
+re-filtering with no filter at all (every row accepted), i.e. the proxy and view machinery
+without our predicate. Target: the slowest keystroke (its median over the rounds) <= 100 ms.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from desktop_captioner.core.metadata import write_caption_metadata
 from desktop_captioner.core.results import SOURCE_IMPORTED
 from desktop_captioner.gui.models.image_list_model import COL_STATUS, DONE, HAS_CAPTION, NEW
 from desktop_captioner.gui.workers import folder_walker
-from tests.gui.conftest import add_and_wait, statuses, wait_for_model, write_photo
+from tests.gui.conftest import (add_and_wait, select_rows, statuses, wait_for_model,
+                                write_photo)
 
 
 @pytest.fixture
@@ -44,6 +45,8 @@ def test_existing_captions_show_as_has_caption_and_imported(qtbot, make_window,
     status = window.model.index(row, COL_STATUS)
     assert status.data() == "Has caption" and "txt.txt" in status.data(Qt.ItemDataRole.ToolTipRole)
     assert "3 already had a caption" in window.status.currentMessage()
+    select_rows(window, row)
+    assert "Has caption, read from txt.txt" in window.preview.details.text()
 
     wait_for_model(qtbot, window)
     window.caption_all_action.trigger()  # only the photo without a caption

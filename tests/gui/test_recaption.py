@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from desktop_captioner.core.results import SOURCE_IMPORTED, SOURCE_MODEL

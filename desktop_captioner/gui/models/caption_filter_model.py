@@ -1,4 +1,4 @@
-"""The image list as the view shows it: filtered by a text (file name or caption) and a quick filter.
+"""The image list as the view shows it: filtered by a text (name or caption) and a quick filter.
 
 A ``QSortFilterProxyModel`` whose ``filterAcceptsRow`` reads the source model's items directly
 (no ``data()`` round trip per cell), so re-filtering 10,000 rows on each keystroke stays far below
@@ -91,7 +91,8 @@ class CaptionFilterModel(QSortFilterProxyModel):
         """How many items in ``statuses`` pass the filter now: a few milliseconds for 10,000
         rows, where mapping every visible row back to the list takes tens."""
         wanted = set(statuses)
-        return sum(1 for item in self.images.items() if item.status in wanted and self.accepts(item))
+        return sum(1 for item in self.images.items()
+                   if item.status in wanted and self.accepts(item))
 
     def visible_source_rows(self) -> list[int]:
         """Source rows of every row the view shows, in source order."""
