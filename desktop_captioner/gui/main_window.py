@@ -17,9 +17,9 @@ from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.images import IMAGE_EXTENSIONS
 from desktop_captioner.gui import exporting, importing
 from desktop_captioner.gui.adding import ImageAdder
-from desktop_captioner.gui.metadata_writing import MetadataWriter
 from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
+from desktop_captioner.gui.metadata_writing import MetadataWriter
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
 from desktop_captioner.gui.models.image_list_model import (CAPTIONING, EDITED, ERROR, NEW,
                                                            QUEUED, ImageListModel)
@@ -547,6 +547,7 @@ class MainWindow(QMainWindow):
                                                    "their captions (undoable)")
             self.export_action.setText("&Export Visible…")
             self.export_action.setStatusTip("Export the captions of the visible images")
+            self.sidecars_action.setText("Write .txt &Sidecars of Visible Images")
         else:
             self.caption_all_action.setText("Caption &All")
             self.caption_all_action.setStatusTip("Caption every image not captioned yet")
@@ -555,6 +556,7 @@ class MainWindow(QMainWindow):
                                                    "captions it has (undoable)")
             self.export_action.setText("&Export…")
             self.export_action.setStatusTip("Export captions to CSV or JSON")
+            self.sidecars_action.setText("Write .txt &Sidecars")
         for action in (self.caption_all_action, self.recaption_all_action, self.export_action):
             action.setToolTip(action.statusTip())
 

@@ -114,6 +114,10 @@ def test_export_visible_writes_only_the_visible_rows(window, tmp_path, monkeypat
         names = [row["filename"] for row in csv.DictReader(handle)]
     assert names == ["cat.jpg"]
 
+    assert window.sidecars_action.text() == "Write .txt &Sidecars of Visible Images"
+    window.sidecars_action.trigger()
+    assert sorted(p.name for p in (tmp_path / "pics").glob("*.txt")) == ["cat.txt"]
+
 
 def test_selected_rows_map_through_the_filter(qtbot, window, tmp_path, monkeypatch):
     window.filter_bar.set_quick(QuickFilter.NO_CAPTION)  # beach(0), broken(2), street(5)
