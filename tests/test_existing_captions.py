@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,14 @@ def test_damaged_sidecars_are_skipped_for_the_next_place(tmp_path):
     (tmp_path / "a.txt").mkdir()  # a folder where the text file would be
     xmp_sidecar_path(photo).write_bytes(b"not xml")
     assert read(photo) == ExistingCaption("a dog", "EXIF ImageDescription")
+
+
+def test_non_ascii_and_undecodable_file_names(tmp_path):
+    for name in ("東京 café.jpg", os.fsdecode(b"raw-\xff-name.jpg")):
+        photo = make_photo(tmp_path / name, exif=exif_with_description("a dog"))
+        assert read(photo) == ExistingCaption("a dog", "EXIF ImageDescription")
+        write_caption_metadata(photo, CAPTION, "embed")
+        assert read(photo) == ExistingCaption(CAPTION, "XMP dc:description")
 
 
 def test_a_photo_is_not_opened_when_a_sidecar_has_the_caption(tmp_path, monkeypatch):

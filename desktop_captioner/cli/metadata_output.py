@@ -50,6 +50,6 @@ def write_metadata_for(results: Iterable[CaptionResult], mode: str) -> MetadataC
 def add_metadata_argument(parser: argparse.ArgumentParser, default: str | None) -> None:
     parser.add_argument(
         "--metadata", choices=METADATA_MODES, default=default,
-        help="also write each caption where photo software looks: 'xmp' to a photo.jpg.xmp "
+        help="write each caption where photo software looks: 'xmp' to a photo.jpg.xmp "
              "sidecar (the photo is not touched), 'embed' into the photo's XMP, IPTC and EXIF "
              "(JPEG, PNG, TIFF, WebP)" + (f"; default {default}" if default else ""))

@@ -88,18 +88,20 @@ def open_bytes(data: bytes) -> exiv2.Image:
 
 def open_for_reading(path: Path) -> exiv2.Image:
     """An exiv2 image of ``path``, metadata read, reading only the parts exiv2 needs (call
-    inside ``exiv2_call``). On Windows, a name exiv2 cannot pass to the system is read as bytes."""
-    if sys.platform == "win32" and not _ansi_safe(path):
+    inside ``exiv2_call``). A name exiv2 cannot be given (not in the Windows ANSI code page, or
+    not UTF-8 elsewhere) is read as bytes instead."""
+    if not _name_passable(path):
         return open_bytes(path.read_bytes())
     image = exiv2.ImageFactory.open(str(path))
     image.readMetadata()
     return image
 
 
-def _ansi_safe(path: Path) -> bool:
+def _name_passable(path: Path) -> bool:
+    encoding = "mbcs" if sys.platform == "win32" else "utf-8"
     try:
-        str(path).encode("mbcs", errors="strict")
-    except (UnicodeEncodeError, LookupError):
+        str(path).encode(encoding, errors="strict")
+    except UnicodeEncodeError:
         return False
     return True
 
