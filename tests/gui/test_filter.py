@@ -63,7 +63,7 @@ def test_ctrl_f_focuses_the_box_and_typing_filters_by_name_or_caption(window):
     (QuickFilter.ALL, [name for name, _, _ in ROWS]),
 ])
 def test_each_quick_filter(window, quick, expected):
-    window.filter_bar.set_quick(QuickFilter.ERRORS)  # from another filter, so ALL changes too
+    window.filter_bar.quick_buttons[QuickFilter.ERRORS].click()  # so that ALL is a change too
     window.filter_bar.quick_buttons[quick].click()
     assert shown(window) == expected
     active = quick is not QuickFilter.ALL
@@ -72,7 +72,7 @@ def test_each_quick_filter(window, quick, expected):
 
 
 def test_text_and_quick_filter_combine_and_the_count_follows_new_rows(window, tmp_path):
-    window.filter_bar.set_quick(QuickFilter.NO_CAPTION)
+    window.filter_bar.quick_buttons[QuickFilter.NO_CAPTION].click()
     window.filter_bar.text.setText("st")
     assert shown(window) == ["street.jpg"]
     assert window.filter_bar.count.text() == "1 of 6 shown"
@@ -107,7 +107,7 @@ def test_caption_all_becomes_caption_visible_and_captions_only_those(qtbot, wind
 def test_export_visible_writes_only_the_visible_rows(window, tmp_path, monkeypatch):
     target = tmp_path / "visible.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    window.filter_bar.set_quick(QuickFilter.EDITED)
+    window.filter_bar.quick_buttons[QuickFilter.EDITED].click()
     assert window.export_action.text() == "&Export Visible…"
     window.export_action.trigger()
     with target.open(newline="", encoding="utf-8") as handle:
@@ -120,7 +120,7 @@ def test_export_visible_writes_only_the_visible_rows(window, tmp_path, monkeypat
 
 
 def test_selected_rows_map_through_the_filter(qtbot, window, tmp_path, monkeypatch):
-    window.filter_bar.set_quick(QuickFilter.NO_CAPTION)  # beach(0), broken(2), street(5)
+    window.filter_bar.quick_buttons[QuickFilter.NO_CAPTION].click()  # beach, broken, street
     window.view.selectRow(1)  # the second row on screen is broken.jpg, row 2 of the list
     assert window.view.selected_rows() == [2]
     assert window.preview.current_item().path.name == "broken.jpg"

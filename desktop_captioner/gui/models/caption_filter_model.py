@@ -57,14 +57,6 @@ class CaptionFilterModel(QSortFilterProxyModel):
         """True when some rows may be hidden: the actions then act on the visible rows only."""
         return bool(self._words) or self._quick is not QuickFilter.ALL
 
-    @property
-    def text(self) -> str:
-        return " ".join(self._words)
-
-    @property
-    def quick(self) -> QuickFilter:
-        return self._quick
-
     def set_filter(self, text: str | None = None, quick: QuickFilter | None = None) -> None:
         """Change the text and/or the quick filter (None keeps it) and re-filter once."""
         words = self._words if text is None else tuple(text.casefold().split())

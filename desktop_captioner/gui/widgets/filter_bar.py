@@ -55,9 +55,6 @@ class FilterBar(QWidget):
         self.text.setFocus()
         self.text.selectAll()
 
-    def set_quick(self, quick: QuickFilter) -> None:
-        self.quick_buttons[quick].setChecked(True)
-
     def count_text(self) -> str:
         shown, total = self.proxy.rowCount(), self.proxy.images.rowCount()
         if not self.proxy.active:
