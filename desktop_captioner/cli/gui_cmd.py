@@ -1,4 +1,5 @@
-"""``desktop-captioner gui [PATH...]``: open the main window (also what no subcommand does)."""
+"""``desktop-captioner gui [PATH...] [--captions FILE]``: open the main window (also what no
+subcommand does)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def register(subparsers) -> None:
     parser.add_argument("--no-restore", dest="restore", action="store_false",
                         help="do not reopen the last session (File → Restore Last Session "
                              "still can)")
+    parser.add_argument("--captions", metavar="FILE",
+                        help="import captions this app exported (CSV, JSON or JSON Lines) at "
+                             "start; photos it names are matched by path or added")
     parser.set_defaults(func=run)
 
 
@@ -27,4 +31,4 @@ def run(args: argparse.Namespace) -> int:
     from desktop_captioner.gui.app import main  # Qt only when the GUI is wanted
 
     return main(args.paths, model=args.model, weights=args.weights, train_dir=args.train,
-                restore=args.restore)
+                restore=args.restore, captions=args.captions)

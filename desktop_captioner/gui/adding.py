@@ -1,26 +1,31 @@
 """Adding images: dropped or chosen paths are walked in the background and appended in chunks,
-with one status-bar sentence at the end saying what was added and what was skipped."""
+with one status-bar sentence at the end saying what was added and what was skipped. A photo that
+already has a caption (found by the walk) arrives as a "Has caption" row with source imported."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterable
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QStatusBar
 
-from desktop_captioner.gui.models.image_list_model import ImageListModel
-from desktop_captioner.gui.workers.folder_walker import FolderWalker, WalkSummary
+from desktop_captioner.core.results import SOURCE_IMPORTED
+from desktop_captioner.gui.models.image_list_model import HAS_CAPTION, ImageItem, ImageListModel
+from desktop_captioner.gui.workers.folder_walker import FolderWalker, FoundImage, WalkSummary
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def walk_report(added: int, duplicates: int, summaries: list[WalkSummary]) -> str:
+def walk_report(added: int, duplicates: int, summaries: list[WalkSummary],
+                with_caption: int = 0) -> str:
     not_images = sum(s.not_images for s in summaries)
     missing = sum(s.missing for s in summaries)
     parts = [f"Added {_count(added, 'image')}"]
+    if with_caption:
+        parts.append(f"{with_caption:,} already had a caption")
     if duplicates:
         parts.append(f"{duplicates:,} already in the list")
     if not_images:
@@ -32,27 +37,33 @@ def walk_report(added: int, duplicates: int, summaries: list[WalkSummary]) -> st
 
 
 class ImageAdder(QObject):
+    idle = Signal()  # every walk asked for so far has finished
+
     def __init__(self, model: ImageListModel, status: QStatusBar, parent: QObject) -> None:
         super().__init__(parent)
         self.model, self.status = model, status
         self.walker = FolderWalker(self)
         self.walker.found.connect(self._on_found)
         self.walker.finished.connect(self._on_finished)
-        self._added = self._duplicates = 0
+        self._added = self._duplicates = self._with_caption = 0
         self._summaries: list[WalkSummary] = []
+        self.read_captions = True  # look for captions photos already have (a user setting)
 
     def add(self, paths: Iterable[str | Path]) -> None:
         self.status.showMessage("Adding images…")
-        self.walker.add(paths)
+        self.walker.add(paths, self.read_captions)
 
     def shutdown(self) -> None:
         self.walker.shutdown()
 
     @Slot(list)
-    def _on_found(self, paths: list[Path]) -> None:
-        added = self.model.add_paths(paths)
+    def _on_found(self, found: list[FoundImage]) -> None:
+        items = [_item(image) for image in found]
+        self._with_caption += sum(1 for item in items
+                                  if item.caption and self.model.row_of(item.path) is None)
+        added = self.model.add_items(items)
         self._added += added
-        self._duplicates += len(paths) - added
+        self._duplicates += len(found) - added
         self.status.showMessage(f"Adding images… {self._added:,} added")
 
     @Slot(object)
@@ -60,6 +71,16 @@ class ImageAdder(QObject):
         self._summaries.append(summary)
         if self.walker.busy:  # several drops in a row: one report at the end
             return
-        self.status.showMessage(walk_report(self._added, self._duplicates, self._summaries), 15000)
-        self._added = self._duplicates = 0
+        self.status.showMessage(walk_report(self._added, self._duplicates, self._summaries,
+                                            self._with_caption), 15000)
+        self._added = self._duplicates = self._with_caption = 0
         self._summaries = []
+        self.idle.emit()
+
+
+def _item(found: FoundImage) -> ImageItem:
+    existing = found.existing
+    if existing is None:
+        return ImageItem(found.path)
+    return ImageItem(found.path, caption=existing.caption, status=HAS_CAPTION,
+                     source=SOURCE_IMPORTED, origin=existing.origin)

@@ -59,13 +59,14 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
 
 def main(paths: Sequence[str | Path] = (), model: str | Path | None = None,
          weights: str | Path | None = None, train_dir: str | Path | None = None,
-         restore: bool = True) -> int:
-    """Open the main window; ``paths`` are added and ``model`` loaded once it is showing, and
-    the last session restored when there are no ``paths`` (unless ``restore`` is False)."""
+         restore: bool = True, captions: str | Path | None = None) -> int:
+    """Open the main window; ``paths`` are added, ``captions`` imported and ``model`` loaded
+    once it is showing, and the last session restored when there are no ``paths`` (unless
+    ``restore`` is False)."""
     app = create_application()
     sys.excepthook = _report_unexpected
     window = MainWindow(weights_override=Path(weights) if weights else None)
     window.show()
     model = model or (None if window.settings.last_model else bundled_model())
-    QTimer.singleShot(0, window, lambda: window.start(paths, model, train_dir, restore))
+    QTimer.singleShot(0, window, lambda: window.start(paths, model, train_dir, restore, captions))
     return app.exec()

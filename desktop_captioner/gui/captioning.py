@@ -1,5 +1,10 @@
 """Captioning jobs seen from the GUI thread: which items a job still owes, what to show while it
-runs, and how items go back to their old state when it is stopped."""
+runs, and how items go back to their old state when it is stopped.
+
+A job that replaces captions or errors (Re-caption All, a retry of failed rows, Caption Selected
+on captioned rows) records each replaced item's old state as its result arrives and, when the
+job ends, pushes one undo step that puts all of them back. Rows that had nothing are not part of
+it: one Ctrl+Z too many must never wipe out a night of captioning."""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop_captioner.core.results import CaptionResult
-from desktop_captioner.gui.models.image_list_model import CAPTIONING, QUEUED, ImageListModel
+from desktop_captioner.gui.models.image_list_model import (CAPTIONED, CAPTIONING, ERROR, QUEUED,
+                                                           ImageListModel, ItemState)
+from desktop_captioner.gui.models.undo_commands import ChangeItemsCommand
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
 from desktop_captioner.gui.workers.caption_worker import CaptionService, LoadCaptioner, ModelInfo
 
@@ -28,6 +35,8 @@ class CaptioningController(QObject):
         self.model_info: ModelInfo | None = None
         self.loading_model = ""
         self._pending: dict[str, str] = {}  # path -> status before the job, until its result
+        self._outcomes_before: dict[str, ItemState] = {}  # captions/errors the job replaces
+        self._replaced: dict[Path, tuple[ItemState, ItemState]] = {}  # for the undo step
         # From start() until the worker reports the job finished or failed. Not derived from
         # _pending: that empties with the last result, before the job's end is reported, and a
         # new job started in between would have its items reset by the old job's end.
@@ -64,10 +73,14 @@ class CaptioningController(QObject):
                                         "(Model → Open Model…, Ctrl+M).")
             return
         if not rows:
-            self.status.showMessage("Every image already has a caption.", 8000)
+            self.status.showMessage("Every image already has a caption (Caption → Re-caption "
+                                    "All replaces them).", 8000)
             return
         paths = [self.model.item(row).path for row in rows]
         self._pending = {str(path): self.model.item(row).status for path, row in zip(paths, rows)}
+        self._outcomes_before = {str(item.path): item.state() for item in map(self.model.item, rows)
+                                  if item.status in (*CAPTIONED, ERROR)}
+        self._replaced = {}
         self._total, self._failed = len(paths), 0
         self._job_running = True
         for path in paths:
@@ -122,6 +135,10 @@ class CaptioningController(QObject):
         if self._pending.pop(str(result.path), None) is not None:
             self.model.apply_result(result)
             self._failed += not result.ok
+            before = self._outcomes_before.pop(str(result.path), None)
+            row = self.model.row_of(result.path)
+            if before is not None and row is not None:
+                self._replaced[result.path] = (before, self.model.item(row).state())
 
     @Slot(bool)
     def _on_job_finished(self, stopped: bool) -> None:
@@ -145,6 +162,12 @@ class CaptioningController(QObject):
         self._job_running = False
         for path, previous in pending.items():
             self.model.set_status(Path(path), previous)
+        if self._replaced:
+            count = len(self._replaced)
+            text = f"Caption {count} image{'s' if count > 1 else ''} again"
+            self.model.undo_stack.push(ChangeItemsCommand(self.model, text, self._replaced,
+                                                          already_done=True))
+        self._outcomes_before, self._replaced = {}, {}
         self.status.hide_progress()
         self.changed.emit()
         return left

@@ -10,23 +10,26 @@ from typing import Iterable
 from PySide6.QtCore import QByteArray, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
-                               QStyle, QToolButton)
+                               QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from desktop_captioner.core import weights
 from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.images import IMAGE_EXTENSIONS
-from desktop_captioner.gui import exporting
+from desktop_captioner.gui import exporting, importing
 from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
-from desktop_captioner.gui.models.image_list_model import (CAPTIONING, NEW, QUEUED, ImageItem,
-                                                           ImageListModel)
+from desktop_captioner.gui.metadata_writing import MetadataWriter
+from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
+from desktop_captioner.gui.models.image_list_model import (CAPTIONING, EDITED, ERROR, NEW,
+                                                           QUEUED, ImageItem, ImageListModel)
 from desktop_captioner.gui.session import SessionKeeper
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.training import TrainingDialog
 from desktop_captioner.gui.unsaved_guard import Decision, UnsavedGuard
 from desktop_captioner.gui.widgets.caption_options_menu import BeamWidthMenu, PrecisionMenu
 from desktop_captioner.gui.widgets.empty_state import EmptyStateWidget
+from desktop_captioner.gui.widgets.filter_bar import FilterBar
 from desktop_captioner.gui.widgets.image_list_view import ImageListView
 from desktop_captioner.gui.widgets.preview_pane import PreviewPane
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
@@ -58,14 +61,21 @@ class MainWindow(QMainWindow):
         self.previews = ThumbnailLoader(PREVIEW_SIDE, capacity=30, use_disk_cache=False, parent=self)
         self.model = ImageListModel(self.thumbnails, self.undo_stack, self)
 
-        self.view = ImageListView(self.model)
+        self.filter_model = CaptionFilterModel(self.model, self)
+        self.view = ImageListView(self.filter_model)
+        self.filter_bar = FilterBar(self.filter_model)
         self.empty_state = EmptyStateWidget()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(self.view)
+        list_side = QWidget()
+        list_layout = QVBoxLayout(list_side)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.addWidget(self.filter_bar)
+        list_layout.addWidget(self.stack, 1)
         self.preview = PreviewPane(self.model, self.previews)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(list_side)
         self.splitter.addWidget(self.preview)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
@@ -73,11 +83,14 @@ class MainWindow(QMainWindow):
         self.status = CaptionStatusBar()
         self.setStatusBar(self.status)
         self.adder = ImageAdder(self.model, self.status, self)
+        self.adder.read_captions = self.settings.read_existing_captions
         self.captioning = CaptioningController(self.model, self.status, self, load_captioner,
                                                batch_size)
         self.session = SessionKeeper(self.model, self)
         self.guard = UnsavedGuard(self, self.model, self._save_for_guard,
                                   lambda: self.settings.last_export_path)
+        self.metadata_writer = MetadataWriter(self.model, self.status, self.settings,
+                                              self.save_settings, self)
 
         self._build_actions()
         self._build_menus()
@@ -107,6 +120,9 @@ class MainWindow(QMainWindow):
                                               sp.SP_FileIcon, "Add photos to the list")
         self.add_folder_action = self._action("Add &Folder…", self.choose_folder, "Ctrl+Shift+O",
                                               sp.SP_DirIcon, "Add every photo in a folder")
+        self.import_action = self._action("&Import Captions…", self.choose_import_file, "Ctrl+I",
+                                          tip="Bring back captions this app exported (CSV or "
+                                              "JSON)")
         self.export_action = self._action("&Export…", self.export_all, "Ctrl+E",
                                           sp.SP_DialogSaveButton, "Export captions to CSV or JSON")
         self.export_selected_action = self._action("Export &Selected…", self.export_selected)
@@ -121,12 +137,23 @@ class MainWindow(QMainWindow):
             tip="Started without photos, the app shows the list it had when it last ended")
         self.restore_at_start_action.setCheckable(True)
         self.restore_at_start_action.setChecked(self.settings.restore_session)
+        self.write_metadata_action = self._action(
+            "Write to Photos' &Metadata…", self.write_metadata,
+            tip="Write captions where photo software looks: XMP sidecars or inside the photos")
+        self.read_captions_action = self._action(
+            "Read Existing &Captions When Adding", self.set_read_existing_captions,
+            tip="Show captions photos already have (.txt or XMP sidecars, their metadata)")
+        self.read_captions_action.setCheckable(True)
+        self.read_captions_action.setChecked(self.settings.read_existing_captions)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
         self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.edit_action = self._action("&Edit Caption", self.view.edit_current_caption, "F2")
+        self.filter_action = self._action("&Filter…", self.filter_bar.focus_filter,
+                                          QKeySequence.StandardKey.Find,
+                                          tip="Show only the images whose name or caption matches")
         self.remove_action = self._action("&Remove Selected", self.remove_selected,
                                           QKeySequence.StandardKey.Delete)
         self.clear_action = self._action("&Clear List", self.clear_list)
@@ -134,6 +161,9 @@ class MainWindow(QMainWindow):
                                                sp.SP_MediaPlay, "Caption every image not captioned yet")
         self.caption_selected_action = self._action("Caption &Selected", self.caption_selected,
                                                     "Ctrl+Shift+R")
+        self.recaption_all_action = self._action("&Re-caption All…", self.recaption_all,
+                                                 tip="Caption every image again, replacing "
+                                                     "the captions it has (undoable)")
         self.stop_action = self._action("S&top", self.stop_captioning, "Esc", sp.SP_MediaStop,
                                         "Stop after the current batch")
         self.open_model_action = self._action("&Open Model…", self.choose_model, "Ctrl+M",
@@ -146,9 +176,12 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.add_images_action, self.add_folder_action])
+        file_menu.addActions([self.add_images_action, self.add_folder_action, self.import_action])
         file_menu.addSeparator()
-        file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action])
+        file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action,
+                              self.write_metadata_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.read_captions_action)
         file_menu.addSeparator()
         file_menu.addActions([self.restore_session_action, self.restore_at_start_action])
         file_menu.addSeparator()
@@ -156,10 +189,11 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([self.undo_action, self.redo_action])
         edit_menu.addSeparator()
-        edit_menu.addActions([self.edit_action, self.remove_action, self.clear_action])
+        edit_menu.addActions([self.edit_action, self.filter_action, self.remove_action,
+                              self.clear_action])
         caption_menu = bar.addMenu("&Caption")
         caption_menu.addActions([self.caption_all_action, self.caption_selected_action,
-                                 self.stop_action])
+                                 self.recaption_all_action, self.stop_action])
         caption_menu.addSeparator()
         self.precision_menu = PrecisionMenu(self.settings.caption_precision, self)
         self.beam_width_menu = BeamWidthMenu(self.settings.beam_width, self)
@@ -187,7 +221,10 @@ class MainWindow(QMainWindow):
         self.model.rowsRemoved.connect(self._update_actions)
         self.model.modelReset.connect(self._update_actions)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.filter_bar.changed.connect(self._update_scope)
+        self.undo_stack.indexChanged.connect(self._update_scope)  # edits, imports, their undo
         self.captioning.changed.connect(self._update_actions)
+        self.metadata_writer.changed.connect(self._update_actions)
         self.captioning.model_loaded.connect(self._on_model_loaded)
         self.precision_menu.chosen.connect(self.set_caption_precision)
         self.session.save_failed.connect(lambda problem: self.status.showMessage(problem, 15000))
@@ -207,9 +244,12 @@ class MainWindow(QMainWindow):
 
     # --- start-up hooks -----------------------------------------------------------------------
     def start(self, paths: Iterable[str | Path] = (), model: str | Path | None = None,
-              train_dir: str | Path | None = None, restore: bool = True) -> None:
+              train_dir: str | Path | None = None, restore: bool = True,
+              captions: str | Path | None = None) -> None:
         """What the command line asked for, run once the window is on screen. The last session
-        comes back when no paths were given (unless ``restore`` or the setting says no)."""
+        comes back when no paths were given (unless ``restore`` or the setting says no).
+        ``captions`` (an export of this app) is imported once ``paths`` are listed, so rows keep
+        folder order."""
         paths = list(paths)
         message = self.session.begin(restore and self.settings.restore_session and not paths)
         self._update_actions()
@@ -217,6 +257,12 @@ class MainWindow(QMainWindow):
             self.status.showMessage(message, 15000)
         if paths:
             self.add_paths(paths)
+        if captions:
+            if self.adder.walker.busy:
+                self.adder.idle.connect(lambda: self.import_captions(Path(captions)),
+                                        Qt.ConnectionType.SingleShotConnection)
+            else:
+                self.import_captions(Path(captions))
         model = model or self.settings.last_model
         if model:
             self.load_model(Path(model))
@@ -276,6 +322,22 @@ class MainWindow(QMainWindow):
         if folder:
             self.settings.last_image_folder = folder
             self.add_paths([folder])
+
+    @Slot()
+    def choose_import_file(self) -> None:
+        chosen = importing.choose_export_file(self, self.settings.last_export_folder)
+        if chosen is not None:
+            self.import_captions(chosen)
+
+    def import_captions(self, export_file: Path) -> None:
+        """Import an export of this app as one undo step (not while captioning: the job owns
+        its rows' states until it ends)."""
+        if self.captioning.busy:
+            self.status.showMessage("Stop captioning (Esc) before importing captions.", 8000)
+            return
+        message = importing.import_captions(self, self.model, export_file)
+        if message:
+            self.status.showMessage(message, 15000)
 
     @Slot()
     def remove_selected(self) -> None:
@@ -405,9 +467,36 @@ class MainWindow(QMainWindow):
         show_model_info(self, self.captioning.model_info)
 
     # --- captioning ---------------------------------------------------------------------------
+    def scope_rows(self) -> list[int]:
+        """The rows Caption All and Export act on: the visible ones while a filter hides some."""
+        if self.filter_model.active:
+            return self.filter_model.visible_source_rows()
+        return list(range(self.model.rowCount()))
+
     @Slot()
     def caption_all(self) -> None:
-        self.captioning.start(self.model.rows_with_status([NEW]), self.settings.beam_width)
+        """Caption the rows (in scope) without a caption; failed ones are tried again."""
+        rows = [row for row in self.scope_rows() if self.model.item(row).status in (NEW, ERROR)]
+        self.captioning.start(rows, self.settings.beam_width)
+
+    @Slot()
+    def recaption_all(self) -> None:
+        """Caption every row in scope again; replaced captions come back with one Undo. Captions
+        typed by hand are only replaced after the user agrees."""
+        if self.captioning.busy:
+            return
+        rows = self.scope_rows()
+        edited = sum(1 for row in rows if self.model.item(row).status == EDITED)
+        if edited:
+            answer = QMessageBox.question(
+                self, "Replace edited captions?",
+                f"{edited:,} of these {len(rows):,} captions were edited by hand. Re-captioning "
+                f"replaces them too (Edit → Undo brings them all back). Continue?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.captioning.start(rows, self.settings.beam_width)
 
     @Slot()
     def caption_selected(self) -> None:
@@ -420,7 +509,7 @@ class MainWindow(QMainWindow):
     # --- export -------------------------------------------------------------------------------
     @Slot()
     def export_all(self) -> None:
-        self._export(range(self.model.rowCount()))
+        self._export(self.scope_rows())
 
     @Slot()
     def export_selected(self) -> None:
@@ -462,7 +551,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def write_sidecars(self) -> None:
-        results = [item.to_result() for item in self.model.items() if item.has_outcome]
+        items = [self.model.item(row) for row in self.scope_rows()]
+        results = [item.to_result() for item in items if item.has_outcome]
         if not any(r.ok for r in results):
             self.status.showMessage("Nothing to write yet: caption some images first.", 8000)
             return
@@ -475,19 +565,31 @@ class MainWindow(QMainWindow):
             self.model.mark_exported(report.written)
             self.status.showMessage(report.message, 15000)
 
+    @Slot()
+    def write_metadata(self) -> None:
+        scope_name = "Visible images" if self.filter_model.active else "All images"
+        self.metadata_writer.start(self.scope_rows(), self.view.selected_rows(), scope_name)
+
+    @Slot(bool)
+    def set_read_existing_captions(self, on: bool) -> None:
+        """Used from the next photos added on."""
+        self.settings.read_existing_captions = self.adder.read_captions = on
+        self.save_settings()
+
     # --- state and shutdown -------------------------------------------------------------------
     @Slot()
     def _update_actions(self, *_args) -> None:
         has_rows = self.model.rowCount() > 0
         has_selection = bool(self.view.selectionModel().hasSelection())
         busy = self.captioning.busy
-        for action in (self.caption_all_action, self.caption_selected_action):
+        for action in (self.caption_all_action, self.recaption_all_action):
             action.setEnabled(has_rows and not busy)
         self.caption_selected_action.setEnabled(has_selection and not busy)
         self.stop_action.setEnabled(busy)
         self.export_action.setEnabled(has_rows)
         self.export_selected_action.setEnabled(has_selection)
         self.sidecars_action.setEnabled(has_rows)
+        self.write_metadata_action.setEnabled(has_rows and not self.metadata_writer.busy)
         self.remove_action.setEnabled(has_selection)
         self.clear_action.setEnabled(has_rows and not busy)
         waiting = self.session.previous_count
@@ -502,11 +604,40 @@ class MainWindow(QMainWindow):
         self.empty_state.set_model_loaded(model_info is not None
                                           or bool(self.captioning.loading_model))
         self.preview.setVisible(has_rows)  # the empty state gets the whole window
+        self.filter_bar.setVisible(has_rows)
         if not has_rows:
             self.stack.setCurrentWidget(self.empty_state)
         elif self.stack.currentWidget() is not self.view:
             self.stack.setCurrentWidget(self.view)
             self.view.selectRow(0)
+        self._update_scope()
+
+    @Slot()
+    def _update_scope(self) -> None:
+        """Say in the actions' names whether they act on every row or only the visible ones."""
+        if self.filter_model.active:
+            shown = self.filter_model.rowCount()
+            uncaptioned = self.filter_model.count_matching((NEW, ERROR))
+            self.caption_all_action.setText(f"Caption &Visible ({uncaptioned:,})")
+            self.caption_all_action.setStatusTip(f"Caption the {uncaptioned:,} visible images "
+                                                 f"not captioned yet")
+            self.recaption_all_action.setText(f"&Re-caption Visible ({shown:,})…")
+            self.recaption_all_action.setStatusTip("Caption the visible images again, replacing "
+                                                   "their captions (undoable)")
+            self.export_action.setText("&Export Visible…")
+            self.export_action.setStatusTip("Export the captions of the visible images")
+            self.sidecars_action.setText("Write Caption &Sidecars of Visible Images…")
+        else:
+            self.caption_all_action.setText("Caption &All")
+            self.caption_all_action.setStatusTip("Caption every image not captioned yet")
+            self.recaption_all_action.setText("&Re-caption All…")
+            self.recaption_all_action.setStatusTip("Caption every image again, replacing the "
+                                                   "captions it has (undoable)")
+            self.export_action.setText("&Export…")
+            self.export_action.setStatusTip("Export captions to CSV or JSON")
+            self.sidecars_action.setText("Write Caption &Sidecars…")
+        for action in (self.caption_all_action, self.recaption_all_action, self.export_action):
+            action.setToolTip(action.statusTip())
 
     def save_settings(self) -> None:
         self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode("ascii")
@@ -526,6 +657,7 @@ class MainWindow(QMainWindow):
             return
         self.captioning.shutdown()
         self.adder.shutdown()
+        self.metadata_writer.shutdown()
         self.thumbnails.shutdown()
         self.previews.shutdown()
         if decision is Decision.DISCARD:

@@ -19,11 +19,12 @@ from typing import Sequence
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
-from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_MODEL
+from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_IMPORTED, SOURCE_MODEL
 from desktop_captioner.core.session_file import (SessionFileError, SessionRow,
                                                  previous_session_path, read_session,
                                                  session_path, set_aside, write_session)
-from desktop_captioner.gui.models.image_list_model import (CAPTIONING, DONE, EDITED, NEW, QUEUED,
+from desktop_captioner.gui.models.image_list_model import (CAPTIONING, DONE, EDITED, HAS_CAPTION,
+                                                           NEW, QUEUED,
                                                            STATUS_LABELS, ImageItem,
                                                            ImageListModel)
 
@@ -33,7 +34,7 @@ SAVE_DELAY_MS = 800
 # A row whose captioning was cut short by a crash: captioned again if it had no caption yet,
 # otherwise its caption is kept with the status that caption's source implies.
 _INTERRUPTED = (QUEUED, CAPTIONING)
-_STATUS_FOR_SOURCE = {SOURCE_MODEL: DONE, SOURCE_EDITED: EDITED}
+_STATUS_FOR_SOURCE = {SOURCE_MODEL: DONE, SOURCE_EDITED: EDITED, SOURCE_IMPORTED: HAS_CAPTION}
 
 
 def restored_item(row: SessionRow) -> ImageItem:

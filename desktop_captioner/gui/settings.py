@@ -13,6 +13,7 @@ from pathlib import Path
 
 from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write_text
+from desktop_captioner.core.metadata import METADATA_MODES
 from desktop_captioner.core.precision import PRECISIONS
 from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT, normalise_sidecar_ext
 
@@ -42,6 +43,9 @@ class Settings:
     last_export_path: str = ""  # where the unsaved-work guard's Save writes
     sidecar_ext: str = DEFAULT_SIDECAR_EXT
     restore_session: bool = True  # reopen the last session when started without photos
+    read_existing_captions: bool = True  # adding photos reads the captions they already have
+    metadata_mode: str = "xmp"  # Write to Photos' Metadata: "xmp" sidecars or "embed"
+    metadata_embed_confirmed: bool = False  # the user agreed once that embedding changes photos
 
     def remember_model(self, model_path: str | Path) -> None:
         """Make ``model_path`` the last model and the first recent one."""
@@ -64,9 +68,10 @@ def _checked(data: object, path: Path) -> Settings:
         if isinstance(default, list):
             ok = isinstance(value, list) and all(
                 isinstance(v, int if spec.name == "splitter_sizes" else str) for v in value)
+        elif isinstance(default, bool):
+            ok = isinstance(value, bool)
         else:
-            ok = isinstance(value, type(default)) and (
-                isinstance(value, bool) == isinstance(default, bool))
+            ok = isinstance(value, type(default)) and not isinstance(value, bool)
         if not ok:
             raise ValueError(f"{path}: setting {spec.name!r} has the wrong type")
         values[spec.name] = value
@@ -78,6 +83,8 @@ def _checked(data: object, path: Path) -> Settings:
         settings.sidecar_ext = normalise_sidecar_ext(settings.sidecar_ext)
     except ValueError:
         settings.sidecar_ext = DEFAULT_SIDECAR_EXT
+    if settings.metadata_mode not in METADATA_MODES:
+        settings.metadata_mode = Settings.metadata_mode
     return settings
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from desktop_captioner.core.errors import ImageLoadError
 from desktop_captioner.core.images import load_thumbnail
@@ -75,7 +75,8 @@ class FakeCaptioner:
 
 @pytest.fixture
 def message_boxes(monkeypatch) -> list[tuple[str, str, str]]:
-    """Modal message boxes would block a test: record them instead ("No" to questions)."""
+    """Modal message boxes would block a test: record them instead ("No" to questions, OK on
+    the offered item of a choice)."""
     shown: list[tuple[str, str, str]] = []
 
     def recorder(kind, answer):
@@ -87,6 +88,12 @@ def message_boxes(monkeypatch) -> list[tuple[str, str, str]]:
     for kind in ("information", "warning", "critical"):
         monkeypatch.setattr(QMessageBox, kind, recorder(kind, QMessageBox.StandardButton.Ok))
     monkeypatch.setattr(QMessageBox, "question", recorder("question", QMessageBox.StandardButton.No))
+
+    def choose_offered(_parent, title, label, items, current=0, *args, **kwargs):
+        shown.append(("item", title, label))
+        return items[current], True  # OK on the choice the dialog offers first
+
+    monkeypatch.setattr(QInputDialog, "getItem", choose_offered)
     return shown
 
 
@@ -156,11 +163,14 @@ def statuses(window) -> dict[str, str]:
 
 def select_rows(window, *rows: int) -> None:
     """Select exactly ``rows``. (``QTableView.selectRow`` honours the application's keyboard
-    modifiers, which QTest leaves at Ctrl after a Ctrl+key click, turning it into a toggle.)"""
+    modifiers, which QTest leaves at Ctrl after a Ctrl+key click, turning it into a toggle.)
+    Rows are rows of the image list; they are mapped through the view's filter."""
     model, selection = window.model, window.view.selectionModel()
+    proxy = window.filter_model
     selection.clearSelection()
     for row in rows:
-        selection.select(model.index(row, 0), selection.SelectionFlag.Select
+        selection.select(proxy.mapFromSource(model.index(row, 0)), selection.SelectionFlag.Select
                          | selection.SelectionFlag.Rows)
     if rows:
-        selection.setCurrentIndex(model.index(rows[0], 0), selection.SelectionFlag.NoUpdate)
+        selection.setCurrentIndex(proxy.mapFromSource(model.index(rows[0], 0)),
+                                  selection.SelectionFlag.NoUpdate)

@@ -22,18 +22,18 @@ def _capture_main(monkeypatch) -> list:
 def test_gui_command_passes_paths_model_weights_and_dataset(monkeypatch):
     calls = _capture_main(monkeypatch)
     code = cli.main(["gui", "a.jpg", "photos", "--model", "m.dcmodel", "--weights", "w.h5",
-                     "--train", "data"])
+                     "--train", "data", "--captions", "captions.csv"])
     assert code == 0
     assert calls == [((["a.jpg", "photos"],),
                       {"model": "m.dcmodel", "weights": "w.h5", "train_dir": "data",
-                       "restore": True})]
+                       "restore": True, "captions": "captions.csv"})]
 
 
 def test_no_subcommand_opens_the_gui(monkeypatch):
     calls = _capture_main(monkeypatch)
     assert cli.main([]) == 0
     assert calls == [(([],), {"model": None, "weights": None, "train_dir": None,
-                              "restore": True})]
+                              "restore": True, "captions": None})]
 
 
 def test_the_gui_imports_without_tensorflow():

@@ -31,7 +31,9 @@ def test_missing_file_gives_defaults_silently(tmp_path):
 def test_damaged_or_wrongly_typed_files_give_defaults_with_a_warning(tmp_path, caplog):
     path = tmp_path / "settings.json"
     for text in ("{not json", "[1, 2]", json.dumps({"beam_width": "five"}),
-                 json.dumps({"recent_models": [1, 2]})):
+                 json.dumps({"recent_models": [1, 2]}),
+                 json.dumps({"metadata_embed_confirmed": "yes"}),
+                 json.dumps({"read_existing_captions": 1})):
         path.write_text(text)
         settings, warning = load_settings(path)
         assert settings == Settings()
@@ -45,6 +47,15 @@ def test_an_unknown_precision_falls_back_to_automatic_alone(tmp_path):
     path.write_text(json.dumps({"caption_precision": "fp16", "beam_width": 5}))
     settings, warning = load_settings(path)
     assert (settings.caption_precision, settings.beam_width, warning) == ("", 5, "")
+
+
+def test_an_unknown_metadata_mode_falls_back_to_sidecars_alone(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"metadata_mode": "inside", "metadata_embed_confirmed": True,
+                                "read_existing_captions": False}))
+    settings, warning = load_settings(path)
+    assert (settings.metadata_mode, settings.metadata_embed_confirmed,
+            settings.read_existing_captions, warning) == ("xmp", True, False, "")
 
 
 def test_the_window_restores_what_it_saved(qtbot, make_window):

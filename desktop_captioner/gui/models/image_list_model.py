@@ -18,13 +18,15 @@ from desktop_captioner.core.results import (SOURCE_EDITED, SOURCE_IMPORTED, SOUR
 from desktop_captioner.gui.models.undo_commands import ClearListCommand, EditCaptionCommand
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
 
-# Item states. "new" has never been captioned; "edited" is a caption the user changed.
-NEW, QUEUED, CAPTIONING, DONE, ERROR, EDITED = (
-    "new", "queued", "captioning", "done", "error", "edited")
+# Item states. "new" has never been captioned; "edited" is a caption the user changed;
+# "has_caption" is a caption the photo already had (a sidecar, its metadata, an import).
+NEW, QUEUED, CAPTIONING, DONE, ERROR, EDITED, HAS_CAPTION = (
+    "new", "queued", "captioning", "done", "error", "edited", "has_caption")
 STATUS_LABELS = {NEW: "Not captioned", QUEUED: "Queued", CAPTIONING: "Captioning…",
-                 DONE: "Done", ERROR: "Error", EDITED: "Edited"}
+                 DONE: "Done", ERROR: "Error", EDITED: "Edited", HAS_CAPTION: "Has caption"}
 _STATUS_COLOURS = {ERROR: QColor("#c0392b"), DONE: QColor("#1e8449"), EDITED: QColor("#1f618d"),
-                   CAPTIONING: QColor("#b9770e")}
+                   CAPTIONING: QColor("#b9770e"), HAS_CAPTION: QColor("#7d3c98")}
+CAPTIONED = (DONE, EDITED, HAS_CAPTION)  # statuses whose caption a new job would replace
 
 COL_THUMBNAIL, COL_NAME, COL_CAPTION, COL_STATUS, COL_SOURCE = range(5)
 _HEADERS = ("", "File", "Caption", "Status", "Source")
@@ -43,11 +45,16 @@ class ImageItem:
     error: str = ""
     source: str = SOURCE_MODEL  # where the caption came from (core.results.SOURCES)
     unsaved: bool = False  # the caption changed since it was last exported
+    origin: str = ""  # for an imported caption, what it was read from ("a.txt", "XMP sidecar")
 
     @property
     def has_outcome(self) -> bool:
         """True once the item has something to export: a caption or the reason it has none."""
-        return self.status in (DONE, EDITED, ERROR)
+        return self.status in (DONE, EDITED, HAS_CAPTION, ERROR)
+
+    def state(self) -> "ItemState":
+        return ItemState(self.caption, self.score, self.status, self.error, self.source,
+                         self.origin, self.unsaved)
 
     @property
     def has_caption(self) -> bool:
@@ -58,6 +65,19 @@ class ImageItem:
         if self.status == ERROR:
             return CaptionResult(self.path, self.caption, self.score, STATUS_ERROR, self.error)
         return CaptionResult(self.path, self.caption, self.score, STATUS_OK, source=self.source)
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """Everything about an item but its path: what undo commands save and put back."""
+
+    caption: str
+    score: float | None
+    status: str
+    error: str
+    source: str
+    origin: str = ""
+    unsaved: bool = False
 
 
 class ImageListModel(QAbstractTableModel):
@@ -125,6 +145,8 @@ class ImageListModel(QAbstractTableModel):
                 return _SOURCE_TIPS.get(item.source)
             if column == COL_STATUS and item.status == ERROR:
                 return item.error
+            if column == COL_STATUS and item.origin:
+                return f"Caption read from {item.origin}"
             if column == COL_NAME:
                 return str(item.path)
             if column == COL_CAPTION and item.caption:
@@ -153,12 +175,16 @@ class ImageListModel(QAbstractTableModel):
 
     def add_paths(self, paths: Sequence[Path]) -> int:
         """Append paths not in the list yet (in one insert); returns how many were new."""
+        return self.add_items([ImageItem(Path(path)) for path in paths])
+
+    def add_items(self, items: Sequence[ImageItem]) -> int:
+        """Append items whose path is not in the list yet (in one insert); returns how many."""
         new, seen = [], set()
-        for path in paths:
-            key = str(path)
+        for item in items:
+            key = str(item.path)
             if key not in self._rows and key not in seen:
                 seen.add(key)
-                new.append(ImageItem(Path(path)))
+                new.append(item)
         if new:
             first = len(self._items)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
@@ -238,7 +264,7 @@ class ImageListModel(QAbstractTableModel):
             return
         item = self._items[row]
         item.caption, item.score, item.error = result.caption, result.score, result.error
-        item.source = result.source
+        item.source, item.origin = result.source, ""
         item.status = DONE if result.ok else ERROR
         item.unsaved = result.ok and result.source != SOURCE_IMPORTED  # imported: kept elsewhere
         self._row_changed(row)
@@ -259,6 +285,16 @@ class ImageListModel(QAbstractTableModel):
         for the GUI thread, and safe to hand to a writer thread."""
         return [(str(item.path), item.caption, item.score, item.status, item.error, item.source,
                  item.unsaved) for item in self._items]
+    def restore_state(self, path: Path, state: ItemState) -> None:
+        """Used by undo commands: put back everything about one item (no new undo step)."""
+        row = self.row_of(path)
+        if row is None:
+            return
+        item = self._items[row]
+        (item.caption, item.score, item.status, item.error, item.source, item.origin,
+         item.unsaved) = (state.caption, state.score, state.status, state.error, state.source,
+                          state.origin, state.unsaved)
+        self._row_changed(row)
 
     def rows_with_status(self, statuses: Iterable[str]) -> list[int]:
         wanted = set(statuses)

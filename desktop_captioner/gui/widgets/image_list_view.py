@@ -1,21 +1,25 @@
 """The table view of the image list: fixed row heights so 10,000 rows lay out instantly
-(no per-row size-to-contents pass, which would also decode every thumbnail)."""
+(no per-row size-to-contents pass, which would also decode every thumbnail).
+
+The view shows the list through a CaptionFilterModel; everything it hands the window is in rows
+of the ImageListModel (source rows), so callers never deal with the filter's row numbers."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
 from desktop_captioner.gui.models.image_list_model import (COL_CAPTION, COL_NAME, COL_SOURCE,
-                                                           COL_STATUS, COL_THUMBNAIL,
-                                                           ImageListModel)
+                                                           COL_STATUS, COL_THUMBNAIL)
 
 
 class ImageListView(QTableView):
-    def __init__(self, model: ImageListModel, parent: QWidget | None = None) -> None:
+    def __init__(self, proxy: CaptionFilterModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setModel(model)
-        thumb = model.thumbnails.max_side
+        self.proxy = proxy
+        self.setModel(proxy)
+        thumb = proxy.images.thumbnails.max_side
         self.setIconSize(self.iconSize().scaled(thumb, thumb, Qt.AspectRatioMode.KeepAspectRatio))
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -40,7 +44,9 @@ class ImageListView(QTableView):
         self.setColumnWidth(COL_SOURCE, 80)
 
     def selected_rows(self) -> list[int]:
-        return sorted(index.row() for index in self.selectionModel().selectedRows())
+        """Selected rows as rows of the ImageListModel, in list order."""
+        return sorted(self.proxy.mapToSource(index).row()
+                      for index in self.selectionModel().selectedRows())
 
     def edit_current_caption(self) -> None:
         """F2 from the menu: edit the caption of the current row."""

@@ -116,6 +116,8 @@ class PreviewPane(QWidget):
                  f"Status: {STATUS_LABELS[item.status]}"]
         if item.score is not None and item.status != ERROR:
             lines[-1] += f" (score {item.score:.2f})"
+        if item.origin:
+            lines[-1] += f", read from {escape(item.origin)}"
         if item.status == ERROR:
             lines.append(f"<span style='color:#c0392b'>{escape(item.error)}</span>")
         self.details.setText("<br>".join(lines))

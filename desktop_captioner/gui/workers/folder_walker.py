@@ -2,7 +2,9 @@
 
 The walk runs in a pool thread and delivers paths in chunks (queued signals), so the model inserts
 a few hundred rows at a time and the event loop keeps turning between chunks, even for a folder of
-10,000 photos on a slow network share.
+10,000 photos on a slow network share. The same thread reads each photo's existing caption (its
+.txt or XMP sidecar, its embedded metadata), so a row arrives with its caption: it is never
+listed as uncaptioned first, and the file reads never touch the GUI thread.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Iterable, Iterator
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
+from desktop_captioner.core.existing_captions import ExistingCaption, read_existing_caption
 from desktop_captioner.core.images import is_image_path
+from desktop_captioner.core.sidecars import SidecarNames
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,14 @@ CHUNK_SECONDS = 0.05
 # A pure-Python walk holds the GIL almost continuously; pausing after each chunk lets the GUI
 # thread (which needs the GIL between every Qt call) insert the rows without waiting on us.
 PAUSE_AFTER_CHUNK = 0.01
+
+
+@dataclass(frozen=True)
+class FoundImage:
+    """An image the walk found and the caption it already has (None: none, or not looked for)."""
+
+    path: Path
+    existing: ExistingCaption | None = None
 
 
 @dataclass(frozen=True)
@@ -53,18 +65,20 @@ def iter_files(paths: Iterable[Path], counts: dict[str, int]) -> Iterator[Path]:
 
 
 class _Relay(QObject):
-    chunk = Signal(list)  # list[Path]
+    chunk = Signal(list)  # list[FoundImage]
     finished = Signal(object)  # WalkSummary
 
 
 class _WalkJob(QRunnable):
-    def __init__(self, paths: list[Path], relay: _Relay, stop: threading.Event) -> None:
+    def __init__(self, paths: list[Path], relay: _Relay, stop: threading.Event,
+                 read_captions: bool) -> None:
         super().__init__()
         self.paths, self.relay, self.stop = paths, relay, stop
+        self.sidecar_names = SidecarNames() if read_captions else None
 
     def run(self) -> None:
         counts = {"images": 0, "not_images": 0, "missing": 0}
-        chunk: list[Path] = []
+        chunk: list[FoundImage] = []
         last_emit = time.monotonic()
         try:
             for path in iter_files(self.paths, counts):
@@ -73,7 +87,7 @@ class _WalkJob(QRunnable):
                 if not is_image_path(path):
                     counts["not_images"] += 1
                     continue
-                chunk.append(path)
+                chunk.append(self._found(path))
                 counts["images"] += 1
                 if len(chunk) >= CHUNK_SIZE or time.monotonic() - last_emit > CHUNK_SECONDS:
                     self.relay.chunk.emit(chunk)
@@ -85,9 +99,16 @@ class _WalkJob(QRunnable):
             log.warning("walking %s failed: %s", self.paths, exc)
         self.relay.finished.emit(WalkSummary(**counts))
 
+    def _found(self, path: Path) -> FoundImage:
+        if self.sidecar_names is None:
+            return FoundImage(path)
+        existing = read_existing_caption(path, self.sidecar_names)
+        time.sleep(0)  # hand the GIL to the GUI thread if it waits (see PAUSE_AFTER_CHUNK)
+        return FoundImage(path, existing)
+
 
 class FolderWalker(QObject):
-    """Starts walks; ``found`` delivers chunks of image paths, ``finished`` a WalkSummary."""
+    """Starts walks; ``found`` delivers chunks of FoundImage, ``finished`` a WalkSummary."""
 
     found = Signal(list)
     finished = Signal(object)
@@ -107,9 +128,11 @@ class FolderWalker(QObject):
     def busy(self) -> bool:
         return self._active > 0
 
-    def add(self, paths: Iterable[str | Path]) -> None:
+    def add(self, paths: Iterable[str | Path], read_captions: bool = True) -> None:
+        """Walk ``paths``; with ``read_captions`` each image's existing caption is read too."""
         self._active += 1
-        self.pool.start(_WalkJob([Path(p) for p in paths], self._relay, self._stop))
+        self.pool.start(_WalkJob([Path(p) for p in paths], self._relay, self._stop,
+                                 read_captions))
 
     def shutdown(self) -> None:
         self._stop.set()
