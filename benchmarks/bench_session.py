@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 import benchkit
+from bench_gui import StallMeter
 
 ROWS, QUICK_ROWS = 10_000, 2_000
 REPEATS, QUICK_REPEATS = 15, 5
-TICK_MS = 10
 SAVE_TARGET_MS, STALL_TARGET_MS = 200.0, 50.0
 
 
@@ -53,28 +53,6 @@ def _filled_model(count: int):
         if len(caption) % 7 == 0:
             item.status, item.source = EDITED, "edited"
     return model
-
-
-class _StallMeter:
-    def __init__(self) -> None:
-        from PySide6.QtCore import Qt, QTimer
-
-        self.gaps: list[float] = []
-        self._timer = QTimer()
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._tick)
-        self._last = time.perf_counter()
-        self._timer.start(TICK_MS)
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self._last)
-        self._last = now
-
-    def take(self) -> tuple[float, float]:
-        """(longest stall, median gap) in ms since the last take."""
-        gaps, self.gaps = self.gaps or [0.0], []
-        return max(0.0, max(gaps) * 1000 - TICK_MS), statistics.median(gaps) * 1000
 
 
 def _run_until(predicate, timeout_s: float = 30) -> None:
@@ -114,7 +92,7 @@ def main() -> None:
             model.snapshot()
         snapshots.append(took[0] * 1000)
 
-    meter = _StallMeter()
+    meter = StallMeter()
     _run_until(lambda: len(meter.gaps) >= 20)  # the timer is steady before measuring
     meter.take()
     began = time.perf_counter()
@@ -123,10 +101,12 @@ def main() -> None:
         keeper.schedule()
         _run_until(lambda: keeper.idle)
         saves.append((time.perf_counter() - start) * 1000)
-    save_stall, save_median = meter.take()
+    save = meter.take()
+    save_stall, save_median = save["stall_ms"], save["median_gap_ms"]
     idle_until = 2 * time.perf_counter() - began  # an idle run as long as the saving one
     _run_until(lambda: time.perf_counter() > idle_until)
-    idle_stall, idle_median = meter.take()
+    idle = meter.take()
+    idle_stall, idle_median = idle["stall_ms"], idle["median_gap_ms"]
     with benchkit.stopwatch() as took:
         keeper.flush()
     flush_ms = took[0] * 1000
