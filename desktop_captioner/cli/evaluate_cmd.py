@@ -46,8 +46,10 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="BLEU-1..4 of a model on a dataset split")
     parser.add_argument("model", type=Path, metavar="MODEL", help="a trained .dcmodel file")
     parser.add_argument("dataset", type=Path, metavar="DATASET_DIR")
-    parser.add_argument("--split", choices=("train", "val", "test"), default="test")
-    parser.add_argument("--beam-width", type=positive_int, default=3, metavar="K")
+    parser.add_argument("--split", choices=("train", "val", "test"), default="test",
+                        help="which images to score (default: test, never seen in training)")
+    parser.add_argument("--beam-width", type=positive_int, default=3, metavar="K",
+                        help="captions the beam search keeps in play (default: 3; 1 is greedy)")
     parser.add_argument("--weights", type=Path, help="VGG16 notop weights file (.h5)")
     add_precision_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -104,10 +104,13 @@ def register(subparsers) -> None:
                         help="encoder number format (auto: bfloat16 where the CPU has it)")
     parser.add_argument("--epochs", type=positive_int, default=30, metavar="N",
                         help="most epochs to train; stops early when validation stops improving")
-    parser.add_argument("--batch-size", type=positive_int, default=64, metavar="N")
+    parser.add_argument("--batch-size", type=positive_int, default=64, metavar="N",
+                        help="captions per training step (default: 64)")
     parser.add_argument("--min-count", type=positive_int, default=5, metavar="N",
                         help="words seen fewer times in the training captions become unknown")
-    parser.add_argument("--seed", type=int, default=0, metavar="N")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed for the initial weights, the caption order and the "
+                             "split of a dataset without an official one (default: 0)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run of the same settings from its checkpoint")
     parser.set_defaults(func=run)
