@@ -108,12 +108,12 @@ def ask_and_write_sidecars(parent: QWidget, results: Sequence[CaptionResult],
         QMessageBox.warning(parent, "Some caption files not written",
                             "\n".join(errors[:10]) + (f"\n… and {len(errors) - 10} more"
                                                       if len(errors) > 10 else ""))
-    message = f"Wrote {writer.written} {ext} caption files next to the images"
+    message = f"Wrote {writer.written:,} {ext} caption files"
     if writer.kept:
-        message += f"; kept {writer.kept} existing ones"
+        message += f"; kept {writer.kept:,} existing"
     if writer.failed:
-        message += f"; {writer.failed} could not be written"
+        message += f"; {writer.failed:,} could not be written"
     if writer.full_names:
-        message += (f"; {len(writer.full_names)} photos share a name with another photo in their "
-                    f"folder, so their files use the full name ({writer.full_names[0].name})")
+        message += (f"; {len(writer.full_names):,} named in full, as photos share a name "
+                    f"({writer.full_names[0].name})")
     return SidecarReport(message + ".", writer.written_images)

@@ -355,7 +355,8 @@ class MainWindow(QMainWindow):
         if self.captioning.busy:
             self.status.showMessage("Stop captioning (Esc) before clearing the list.", 8000)
             return
-        if self.guard.confirm("clearing the list") is Decision.CANCEL:
+        if self.guard.confirm("clearing the list",
+                              "clears it (Edit → Undo brings it back).") is Decision.CANCEL:
             return
         self.model.clear()
         self._after_rows_removed()
@@ -366,7 +367,8 @@ class MainWindow(QMainWindow):
         if self.captioning.busy:
             self.status.showMessage("Stop captioning (Esc) before restoring a session.", 8000)
             return
-        if self.guard.confirm("replacing the list with the last session") is Decision.CANCEL:
+        if self.guard.confirm("replacing the list with the last session",
+                              "replaces it without exporting.") is Decision.CANCEL:
             return
         self.status.showMessage(self.session.restore_previous(), 15000)
         self._update_actions()
@@ -651,7 +653,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask about unexported captions; then cancel and join every worker before Qt destroys
         the threads, and leave the session file exact (or gone, after Discard)."""
-        decision = self.guard.confirm("quitting")
+        decision = self.guard.confirm(
+            "quitting", "quits and forgets this list: it will not reopen at the next start.")
         if decision is Decision.CANCEL:
             event.ignore()
             return

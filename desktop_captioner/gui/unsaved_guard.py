@@ -30,8 +30,9 @@ class UnsavedGuard:
         self.parent, self.model = parent, model
         self.save, self.save_target = save, save_target
 
-    def confirm(self, action: str) -> Decision:
-        """``action`` completes "... before <action>?", e.g. "quitting"."""
+    def confirm(self, action: str, discard_effect: str) -> Decision:
+        """``action`` completes "... before <action>?", e.g. "quitting"; ``discard_effect`` says
+        what Discard then does, in one sentence."""
         count = self.model.unsaved_count()
         if not count:
             return Decision.PROCEED
@@ -41,7 +42,8 @@ class UnsavedGuard:
         answer = QMessageBox.question(
             self.parent, "Unsaved captions",
             f"{count:,} caption{'s have' if count != 1 else ' has'} not been exported. "
-            f"Save {'them' if count != 1 else 'it'}{where} before {action}?",
+            f"Save {'them' if count != 1 else 'it'}{where} before {action}?\n\n"
+            f"Discard {discard_effect}",
             buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
         if answer == buttons.Save:
             return Decision.PROCEED if self.save() else Decision.CANCEL

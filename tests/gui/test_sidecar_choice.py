@@ -70,5 +70,4 @@ def test_photos_sharing_a_stem_get_full_names_and_are_reported(qtbot, make_windo
     window.sidecars_action.trigger()
 
     assert sorted(p.name for p in folder.glob("*.txt")) == ["x.jpg.txt", "x.png.txt", "y.txt"]
-    assert ("2 photos share a name with another photo in their folder, so their files use the "
-            "full name (x.jpg.txt)") in window.status.currentMessage()
+    assert "2 named in full, as photos share a name (x.jpg.txt)" in window.status.currentMessage()

@@ -48,7 +48,8 @@ def test_quit_cancel_keeps_the_window_open(qtbot, make_window, photos, monkeypat
     window.quit_action.trigger()
     assert window.isVisible()
     assert window.captioning.service.thread.isRunning()
-    assert asked == ["3 captions have not been exported. Save them before quitting?"]
+    assert asked == ["3 captions have not been exported. Save them before quitting?\n\n"
+                     "Discard quits and forgets this list: it will not reopen at the next start."]
 
 
 def test_quit_save_exports_to_the_last_target(qtbot, make_window, photos, tmp_path, monkeypatch):
@@ -61,7 +62,8 @@ def test_quit_save_exports_to_the_last_target(qtbot, make_window, photos, tmp_pa
     asked = answer_unsaved(monkeypatch, SAVE)
 
     assert window.close()
-    assert asked == [f"1 caption has not been exported. Save it to {target} before quitting?"]
+    assert asked[0].startswith(
+        f"1 caption has not been exported. Save it to {target} before quitting?\n\n")
     assert shown == []
     assert _csv_captions(target)[0] == "edited after the export"
     assert not window.captioning.service.thread.isRunning()

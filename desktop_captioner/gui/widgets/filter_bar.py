@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel, QuickFilter
@@ -39,6 +39,10 @@ class FilterBar(QWidget):
             self.quick_buttons[quick] = button
             layout.addWidget(button)
         self.count = QLabel()
+        # As wide as the longest count it will show, so the box and buttons never shift.
+        self.count.setMinimumWidth(self.count.fontMetrics().horizontalAdvance(
+            "100,000 of 100,000 shown"))
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.count)
         # Adding 10,000 rows arrives in many inserts; the label is rewritten once per burst.
         self._recount = QTimer(self)
