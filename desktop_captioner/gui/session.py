@@ -19,10 +19,11 @@ from typing import Sequence
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
+from desktop_captioner.core.damaged_files import set_aside
 from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_IMPORTED, SOURCE_MODEL
 from desktop_captioner.core.session_file import (SessionFileError, SessionRow,
                                                  previous_session_path, read_session,
-                                                 session_path, set_aside, write_session)
+                                                 session_path, write_session)
 from desktop_captioner.gui.models.image_list_model import (CAPTIONING, DONE, EDITED, HAS_CAPTION,
                                                            NEW, QUEUED,
                                                            STATUS_LABELS, ImageItem,
@@ -162,7 +163,7 @@ class SessionKeeper(QObject):
         except (SessionFileError, OSError) as exc:
             log.warning("session file not restored: %s", exc)
             try:
-                kept = set_aside(path)
+                kept = set_aside(path, "session file")
             except OSError as move_error:
                 log.warning("could not move %s aside: %s", path, move_error)
                 return [], f"{exc} The app starts with an empty list."
