@@ -160,14 +160,19 @@ class SessionKeeper(QObject):
             return read_session(path), ""
         except FileNotFoundError:
             return [], ""
-        except (SessionFileError, OSError) as exc:
-            log.warning("session file not restored: %s", exc)
-            try:
-                kept = set_aside(path, "session file")
-            except OSError as move_error:
-                log.warning("could not move %s aside: %s", path, move_error)
-                return [], f"{exc} The app starts with an empty list."
-            return [], f"{exc} It was kept as {kept.name}; the app starts with an empty list."
+        except IsADirectoryError:
+            problem = f"{path} is a folder, not a session file."
+        except OSError as exc:
+            problem = f"{path} could not be read ({exc.strerror or exc})."
+        except SessionFileError as exc:
+            problem = str(exc)
+        log.warning("session file not restored: %s", problem)
+        try:
+            kept = set_aside(path, "session file")
+        except OSError as move_error:
+            log.warning("could not move %s aside: %s", path, move_error)
+            return [], f"{problem} The app starts with an empty list."
+        return [], f"{problem} It was kept as {kept.name}; the app starts with an empty list."
 
     def _apply(self, rows: list[SessionRow]) -> None:
         self.model.replace_items([restored_item(row) for row in rows])

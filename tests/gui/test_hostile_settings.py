@@ -234,9 +234,11 @@ def test_a_damaged_session_is_moved_aside_and_the_list_starts_empty(make_window,
     assert_closes_cleanly(window)
 
 
-@pytest.mark.parametrize("make_bad", [_make_folder, None], ids=["a folder", "unreadable"])
+@pytest.mark.parametrize("make_bad, problem", [(_make_folder, "is a folder, not a session file."),
+                                               (None, "could not be read (Permission denied).")],
+                         ids=["a folder", "unreadable"])
 def test_a_session_that_cannot_be_read_is_moved_aside(make_window, caplog, monkeypatch,
-                                                      make_bad):
+                                                      make_bad, problem):
     path = session_path()
     if make_bad:
         make_bad(path)
@@ -249,7 +251,8 @@ def test_a_session_that_cannot_be_read_is_moved_aside(make_window, caplog, monke
     assert window.model.rowCount() == 0
     kept = list(path.parent.glob("session.json.corrupt-*"))
     assert len(kept) == 1 and kept[0].name in caplog.text
-    assert "starts with an empty list" in window.status.currentMessage()
+    assert window.status.currentMessage() == (
+        f"{path} {problem} It was kept as {kept[0].name}; the app starts with an empty list.")
     assert_closes_cleanly(window)
 
 
