@@ -17,8 +17,6 @@ chunks the writing thread gives the GIL back, so the GUI thread never waits long
 from __future__ import annotations
 
 import json
-import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,6 @@ from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.errors import CaptionerError
 
-log = logging.getLogger(__name__)
 
 SESSION_FILE_NAME = "session.json"
 PREVIOUS_SESSION_FILE_NAME = "session-previous.json"
@@ -36,6 +33,9 @@ SESSION_FORMAT = "desktop-captioner-session"
 SESSION_VERSION = 1
 COLUMNS = ("path", "caption", "score", "status", "error", "source", "unsaved")
 CHUNK_ROWS = 200  # about a millisecond of json.dumps
+MAX_SESSION_BYTES = 1 << 30  # 1 GiB: millions of rows; a bigger file is not one of ours
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux
+MAX_SCORE = 1e9  # scores are log-probabilities, far inside this
 
 
 class SessionFileError(CaptionerError):
@@ -80,9 +80,15 @@ def write_session(rows: Sequence[Sequence], path: Path) -> None:
 
 def read_session(path: Path) -> list[SessionRow]:
     """The rows of the session file at ``path`` (FileNotFoundError when there is none)."""
-    raw = path.read_bytes()
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_SESSION_BYTES + 1)
+    if len(raw) > MAX_SESSION_BYTES:
+        raise SessionFileError(f"{path} is damaged: it is larger than {MAX_SESSION_BYTES:,} "
+                               "bytes.")
     try:
         data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise SessionFileError(f"{path} is damaged: it is nested too deeply.") from None
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise SessionFileError(f"{path} is damaged: {exc}.") from None
     if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
@@ -99,17 +105,16 @@ def read_session(path: Path) -> list[SessionRow]:
 def _checked_row(row: object, number: int, path: Path) -> SessionRow:
     if (isinstance(row, list) and len(row) == len(COLUMNS)
             and all(isinstance(row[i], str) for i in (0, 1, 3, 4, 5))
-            and (row[2] is None or (isinstance(row[2], (int, float))
-                                    and not isinstance(row[2], bool)))
-            and isinstance(row[6], bool) and row[0]):
+            and _is_score(row[2]) and isinstance(row[6], bool)
+            and row[0] and len(row[0]) <= MAX_PATH_CHARS and "\0" not in row[0]):
         return SessionRow(*row)
     raise SessionFileError(f"{path} is damaged: row {number} is not a valid image row.")
 
 
-def set_aside(path: Path) -> Path:
-    """Rename a damaged session file to ``<name>.corrupt-<time>`` (kept for the user to look at)
-    and return the new path."""
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-    os.replace(path, target)
-    log.warning("damaged session file %s moved aside to %s", path, target)
-    return target
+def _is_score(value: object) -> bool:
+    """None, or a finite number within MAX_SCORE (a 4,000-digit integer or 1e400 is not)."""
+    if value is None:
+        return True
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return -MAX_SCORE <= value <= MAX_SCORE  # False for NaN; ints compared without float()

@@ -25,6 +25,7 @@ from desktop_captioner.gui.models.image_list_model import (CAPTIONING, EDITED, E
                                                            QUEUED, ImageItem, ImageListModel)
 from desktop_captioner.gui.session import SessionKeeper
 from desktop_captioner.gui.settings import load_settings, save_settings
+from desktop_captioner.gui.settings_schema import decode_geometry
 from desktop_captioner.gui.training import TrainingDialog
 from desktop_captioner.gui.unsaved_guard import Decision, UnsavedGuard
 from desktop_captioner.gui.widgets.caption_options_menu import BeamWidthMenu, PrecisionMenu
@@ -237,10 +238,24 @@ class MainWindow(QMainWindow):
         empty.sample.connect(self.open_training_dialog)
 
     def _restore_layout(self) -> None:
-        geometry = self.settings.window_geometry
-        if not (geometry and self.restoreGeometry(QByteArray(base64.b64decode(geometry)))):
+        """Saved size and splitter, when they are valid (``settings_schema`` checks them on
+        load; the geometry's bytes are checked again here, where they are used)."""
+        if not self._restore_geometry(self.settings.window_geometry):
             self.resize(1200, 760)
         self.splitter.setSizes(self.settings.splitter_sizes or [820, 380])
+
+    def _restore_geometry(self, saved: str) -> bool:
+        if not saved:
+            return False
+        try:
+            geometry = decode_geometry(saved)
+        except ValueError as exc:
+            log.warning("saved window geometry not used: %s", exc)
+            return False
+        if not self.restoreGeometry(QByteArray(geometry)):
+            log.warning("saved window geometry not used: Qt does not recognise it")
+            return False
+        return True
 
     # --- start-up hooks -----------------------------------------------------------------------
     def start(self, paths: Iterable[str | Path] = (), model: str | Path | None = None,

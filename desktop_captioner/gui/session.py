@@ -19,10 +19,11 @@ from typing import Sequence
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
+from desktop_captioner.core.damaged_files import set_aside
 from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_IMPORTED, SOURCE_MODEL
 from desktop_captioner.core.session_file import (SessionFileError, SessionRow,
                                                  previous_session_path, read_session,
-                                                 session_path, set_aside, write_session)
+                                                 session_path, write_session)
 from desktop_captioner.gui.models.image_list_model import (CAPTIONING, DONE, EDITED, HAS_CAPTION,
                                                            NEW, QUEUED,
                                                            STATUS_LABELS, ImageItem,
@@ -159,14 +160,19 @@ class SessionKeeper(QObject):
             return read_session(path), ""
         except FileNotFoundError:
             return [], ""
-        except (SessionFileError, OSError) as exc:
-            log.warning("session file not restored: %s", exc)
-            try:
-                kept = set_aside(path)
-            except OSError as move_error:
-                log.warning("could not move %s aside: %s", path, move_error)
-                return [], f"{exc} The app starts with an empty list."
-            return [], f"{exc} It was kept as {kept.name}; the app starts with an empty list."
+        except IsADirectoryError:
+            problem = f"{path} is a folder, not a session file."
+        except OSError as exc:
+            problem = f"{path} could not be read ({exc.strerror or exc})."
+        except SessionFileError as exc:
+            problem = str(exc)
+        log.warning("session file not restored: %s", problem)
+        try:
+            kept = set_aside(path, "session file")
+        except OSError as move_error:
+            log.warning("could not move %s aside: %s", path, move_error)
+            return [], f"{problem} The app starts with an empty list."
+        return [], f"{problem} It was kept as {kept.name}; the app starts with an empty list."
 
     def _apply(self, rows: list[SessionRow]) -> None:
         self.model.replace_items([restored_item(row) for row in rows])

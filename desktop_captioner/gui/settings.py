@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write_text
-from desktop_captioner.core.metadata import METADATA_MODES
-from desktop_captioner.core.precision import PRECISIONS
-from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT, normalise_sidecar_ext
+from desktop_captioner.core.damaged_files import set_aside
+from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT
+from desktop_captioner.gui.settings_schema import CHECKERS, MAX_RECENT_MODELS
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE_NAME = "settings.json"
-MAX_RECENT_MODELS = 8
+MAX_SETTINGS_BYTES = 1_000_000  # a real one is about 1 kB
 
 
 def settings_path() -> Path:
@@ -55,55 +55,70 @@ class Settings:
         del self.recent_models[MAX_RECENT_MODELS:]
 
 
-def _checked(data: object, path: Path) -> Settings:
-    """Build Settings from parsed JSON, refusing values of the wrong type."""
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} does not hold a JSON object")
-    defaults = Settings()
+def _checked(data: dict, path: Path) -> Settings:
+    """Settings from a parsed JSON object, each value checked on its own: a bad one keeps its
+    default (one log line), the others are used. Keys this version does not know are ignored."""
     values = {}
-    for spec in fields(Settings):
-        if spec.name not in data:
+    for name, check in CHECKERS.items():
+        if name not in data:
             continue
-        value, default = data[spec.name], getattr(defaults, spec.name)
-        if isinstance(default, list):
-            ok = isinstance(value, list) and all(
-                isinstance(v, int if spec.name == "splitter_sizes" else str) for v in value)
-        elif isinstance(default, bool):
-            ok = isinstance(value, bool)
-        else:
-            ok = isinstance(value, type(default)) and not isinstance(value, bool)
-        if not ok:
-            raise ValueError(f"{path}: setting {spec.name!r} has the wrong type")
-        values[spec.name] = value
-    settings = Settings(**values)
-    settings.beam_width = min(max(settings.beam_width, 1), 10)
-    if settings.caption_precision not in PRECISIONS:
-        settings.caption_precision = ""
+        value = data[name]
+        try:
+            values[name] = check(value)
+        except ValueError as exc:
+            log.warning("%s: setting %r is not valid (%s); its default is used", path, name, exc)
+            continue
+        if isinstance(value, list) and values[name] != value:
+            log.warning("%s: setting %r kept %d of its %d entries (the others were not valid, "
+                        "repeated or over the limit)", path, name, len(values[name]), len(value))
+    return Settings(**values)
+
+
+def _read_object(path: Path) -> dict:
+    """The JSON object in ``path``; ``OSError`` when it cannot be read, ``ValueError`` saying
+    why when it is not a settings file (too big, not UTF-8, not JSON, nested too deep, not an
+    object)."""
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_SETTINGS_BYTES + 1)
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise ValueError(f"it is larger than {MAX_SETTINGS_BYTES:,} bytes")
     try:
-        settings.sidecar_ext = normalise_sidecar_ext(settings.sidecar_ext)
-    except ValueError:
-        settings.sidecar_ext = DEFAULT_SIDECAR_EXT
-    if settings.metadata_mode not in METADATA_MODES:
-        settings.metadata_mode = Settings.metadata_mode
-    return settings
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("it is not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"it is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("it does not hold a JSON object")
+    return data
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, str]:
-    """Read the settings; a missing file gives defaults silently, a damaged one gives defaults
-    plus a one-sentence warning for the status bar (the app must start either way)."""
+    """Read the settings. A missing file gives defaults silently. A file that cannot be used
+    (unreadable, a folder, not a JSON object) gives defaults plus a one-sentence warning for the
+    status bar, and is moved aside (``set_aside``) so it is neither lost nor read again; the app
+    must start either way. Single bad settings fall back alone (see ``_checked``)."""
     path = path or settings_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        return _checked(_read_object(path), path), ""
     except FileNotFoundError:
         return Settings(), ""
+    except IsADirectoryError:
+        problem, state = "it is a folder, not a file", "could not be read"
     except OSError as exc:
-        log.warning("cannot read settings %s: %s", path, exc)
-        return Settings(), f"{path} could not be read, so default settings are used."
+        problem, state = str(exc.strerror or exc), "could not be read"
+    except ValueError as exc:
+        problem, state = str(exc), "is damaged"
+    log.warning("settings file %s %s (%s); default settings are used", path, state, problem)
+    warning = f"{path} {state}, so default settings are used ({problem})"
     try:
-        return _checked(json.loads(text), path), ""
-    except (ValueError, TypeError) as exc:
-        log.warning("settings file %s is damaged (%s); using defaults", path, exc)
-        return Settings(), f"{path} is damaged, so default settings are used."
+        kept = set_aside(path, "settings file")
+    except OSError as exc:
+        log.warning("could not move %s aside: %s", path, exc)
+        return Settings(), warning + "."
+    return Settings(), f"{warning}; it was kept as {kept.name}."
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

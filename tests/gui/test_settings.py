@@ -28,17 +28,36 @@ def test_missing_file_gives_defaults_silently(tmp_path):
     assert load_settings(tmp_path / "none.json") == (Settings(), "")
 
 
-def test_damaged_or_wrongly_typed_files_give_defaults_with_a_warning(tmp_path, caplog):
+def test_damaged_files_give_defaults_with_a_warning_and_are_kept_aside(tmp_path, caplog):
     path = tmp_path / "settings.json"
-    for text in ("{not json", "[1, 2]", json.dumps({"beam_width": "five"}),
-                 json.dumps({"recent_models": [1, 2]}),
-                 json.dumps({"metadata_embed_confirmed": "yes"}),
-                 json.dumps({"read_existing_captions": 1})):
+    for text in ("{not json", "[1, 2]"):
         path.write_text(text)
         settings, warning = load_settings(path)
         assert settings == Settings()
-        assert warning == f"{path} is damaged, so default settings are used."
-    assert "damaged" in caplog.text
+        assert warning.startswith(f"{path} is damaged, so default settings are used (")
+        kept = tmp_path / warning.rsplit("it was kept as ", 1)[1].rstrip(".")
+        assert kept.read_text() == text and not path.exists()
+        assert kept.name in caplog.text
+
+
+def test_a_wrongly_typed_setting_falls_back_alone_with_a_log_line(tmp_path, caplog):
+    """Since issue 18 one bad value no longer costs the user every other setting."""
+    path = tmp_path / "settings.json"
+    for name, bad in (("beam_width", "five"), ("recent_models", "a.dcmodel"),
+                      ("metadata_embed_confirmed", "yes"), ("read_existing_captions", 1)):
+        caplog.clear()
+        path.write_text(json.dumps({name: bad, "last_image_folder": "/photos"}))
+        settings, warning = load_settings(path)
+        assert settings == Settings(last_image_folder="/photos") and warning == ""
+        assert [r.getMessage() for r in caplog.records] == [
+            f"{path}: setting {name!r} is not valid ({_reason(name)}); its default is used"]
+
+
+def _reason(name: str) -> str:
+    return {"beam_width": "it is not a whole number from 1 to 10",
+            "recent_models": "it is text, not a list",
+            "metadata_embed_confirmed": "it is text, not true or false",
+            "read_existing_captions": "it is a number, not true or false"}[name]
 
 
 def test_an_unknown_precision_falls_back_to_automatic_alone(tmp_path):
