@@ -14,6 +14,7 @@ from typing import Iterable
 
 from desktop_captioner.core.atomic import atomic_write_text
 from desktop_captioner.core.results import CaptionResult
+from desktop_captioner.core.text import clean_caption, name_text
 
 # The first five are the original columns, in their order; later ones are only ever appended.
 CSV_COLUMNS = ("path", "filename", "caption", "status", "error", "source", "score")
@@ -23,12 +24,14 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _record(result: CaptionResult) -> dict[str, str]:
+    """The columns of one row: names written losslessly (``text.name_text``), the caption as
+    one clean line (``text.clean_caption``)."""
     return {
-        "path": str(result.path),
-        "filename": result.path.name,
-        "caption": result.caption,
+        "path": name_text(result.path),
+        "filename": name_text(result.path.name),
+        "caption": clean_caption(result.caption),
         "status": result.status,
-        "error": result.error,
+        "error": name_text(clean_caption(result.error)),
         "source": result.source if result.ok else "",
         "score": "" if result.score is None else f"{result.score:.4f}",
     }

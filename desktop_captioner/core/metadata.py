@@ -25,6 +25,7 @@ import exiv2
 from desktop_captioner.core import exiv2_access as ex
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.errors import CaptionerError
+from desktop_captioner.core.text import clean_caption
 
 MODE_XMP, MODE_EMBED = "xmp", "embed"
 METADATA_MODES = (MODE_XMP, MODE_EMBED)
@@ -57,7 +58,7 @@ def write_caption_metadata(image: Path, caption: str, mode: str) -> Path:
     ``METADATA_MODES`` or an empty caption (a caller's bug)."""
     if mode not in METADATA_MODES:
         raise ValueError(f"metadata mode {mode!r} is not one of {', '.join(METADATA_MODES)}")
-    caption = ex.xml_safe(caption)
+    caption = ex.xml_safe(clean_caption(caption))
     if not caption.strip():
         raise ValueError("an empty caption is not written to metadata")
     image = Path(image)
