@@ -53,9 +53,9 @@ def xmp_sidecar_path(image: Path) -> Path:
 def write_caption_metadata(image: Path, caption: str, mode: str) -> Path:
     """Write ``caption`` into ``image``'s XMP sidecar or, in ``embed`` mode, into the photo.
 
-    Control characters XML cannot hold become spaces. Returns the file written. Raises
-    ``MetadataError`` for any problem with the files and ``ValueError`` for a mode not in
-    ``METADATA_MODES`` or an empty caption (a caller's bug)."""
+    The caption is written as one clean line (``text.clean_caption``). Returns the file
+    written. Raises ``MetadataError`` for any problem with the files and ``ValueError`` for a
+    mode not in ``METADATA_MODES`` or an empty caption (a caller's bug)."""
     if mode not in METADATA_MODES:
         raise ValueError(f"metadata mode {mode!r} is not one of {', '.join(METADATA_MODES)}")
     caption = ex.xml_safe(clean_caption(caption))
