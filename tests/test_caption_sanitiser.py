@@ -60,6 +60,13 @@ def test_stdout_gets_one_line_per_image(album, model, capsys):
     assert capsys.readouterr().out.splitlines() == [f"a.jpg\t{CLEANED}", f"b.png\t{CLEANED}"]
 
 
+def test_a_file_name_with_a_line_break_cannot_forge_stdout_lines(tmp_path, model, capsys):
+    make_photo(tmp_path / "two\nforged.jpg\tlines.jpg")
+    assert main(["caption", str(tmp_path / "two\nforged.jpg\tlines.jpg"),
+                 "--model", str(model)]) == 0
+    assert capsys.readouterr().out == f"two\\x0aforged.jpg\\x09lines.jpg\t{CLEANED}\n"
+
+
 @pytest.mark.parametrize("name", ["out.csv", "out.json", "out.jsonl"])
 def test_exports_hold_the_clean_caption(name, album, model, tmp_path):
     target = tmp_path / name

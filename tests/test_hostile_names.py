@@ -106,6 +106,16 @@ def test_resume_matches_a_name_that_is_not_utf8(album, model, tmp_path, capsys):
     assert FakeCaptioner.seen == [] and target.read_bytes() == first
 
 
+def test_an_error_row_naming_such_a_file_is_written_too(tmp_path, model, capsys):
+    missing = tmp_path / os.fsdecode(RAW_NAME)
+    target = tmp_path / "out.csv"
+    assert main(["caption", str(missing), "--model", str(model), "--csv", str(target)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    [row] = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert row["error"] == f"{tmp_path}/{WRITTEN_NAME} does not exist."
+    assert read_export(target).results[0].path == missing
+
+
 def test_a_folder_named_like_an_image_is_walked(tmp_path, model, capsys):
     folder = tmp_path / "x.jpg"
     folder.mkdir()

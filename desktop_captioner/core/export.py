@@ -31,7 +31,7 @@ def _record(result: CaptionResult) -> dict[str, str]:
         "filename": name_text(result.path.name),
         "caption": clean_caption(result.caption),
         "status": result.status,
-        "error": name_text(clean_caption(result.error)),
+        "error": clean_caption(name_text(result.error)),
         "source": result.source if result.ok else "",
         "score": "" if result.score is None else f"{result.score:.4f}",
     }

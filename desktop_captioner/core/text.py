@@ -9,7 +9,8 @@ photo metadata, the GUI export) applies the same one:
 * A file name is written losslessly (``name_text`` / ``name_from_text``): Linux allows names
   that are not valid UTF-8 (``os.fsdecode`` turns their bytes into lone surrogates, which no
   UTF-8 file can hold). Such a byte is written as a ``\\xff``-style escape, and read back to the
-  same byte, so ``--resume`` still matches the file.
+  same byte, so ``--resume`` still matches the file. On stdout's one-line records
+  (``name_on_a_line``) control characters in a name, also legal on Linux, are escaped too.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ def name_text(name: str | os.PathLike) -> str:
         raw = text.encode("utf-8", "surrogateescape") if _only_escapes(text) \
             else text.encode("utf-8", "backslashreplace")
         return raw.decode("utf-8", "backslashreplace")
+
+
+def name_on_a_line(name: str | os.PathLike) -> str:
+    """``name_text`` for a place where a line break would start a new record (stdout's
+    ``filename<TAB>caption`` lines): control characters, legal in Linux file names, are written
+    as ``\\xHH`` escapes too. Not read back; exports keep the name exactly."""
+    return "".join(f"\\x{ord(ch):02x}" if unicodedata.category(ch) == "Cc" else ch
+                   for ch in name_text(name))
 
 
 def name_from_text(text: str) -> Path:
