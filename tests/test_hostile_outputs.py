@@ -168,7 +168,7 @@ def test_a_folder_with_the_sidecars_name_fails_only_its_image(album, model, caps
     assert after.pop(bytes(album / "b.txt")) == b"a photo\n" and after == before
 
 
-@pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS])
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS, errno.ENOSPC])
 def test_sidecars_next_to_read_only_photos_fail_only_those_images(code, tmp_path, model,
                                                                   monkeypatch, capsys):
     locked, open_ = tmp_path / "locked", tmp_path / "open"

@@ -24,7 +24,7 @@ import exiv2
 
 from desktop_captioner.core import exiv2_access as ex
 from desktop_captioner.core.atomic import atomic_write
-from desktop_captioner.core.errors import CaptionerError
+from desktop_captioner.core.errors import CaptionerError, os_error_reason
 from desktop_captioner.core.text import clean_caption
 
 MODE_XMP, MODE_EMBED = "xmp", "embed"
@@ -158,7 +158,7 @@ def _save(target: Path, data: bytes, stamp: _Stamp | None, what: str) -> None:
                                     f"written; it was left as the other program wrote it.")
     except OSError as exc:
         raise MetadataError(f"The {what} {target} could not be written: "
-                            f"{exc.strerror or exc}.") from None
+                            f"{os_error_reason(exc)}.") from None
 
 
 def _current_stamp(path: Path) -> _Stamp | None:
