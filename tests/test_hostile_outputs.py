@@ -200,16 +200,24 @@ def test_a_symlink_loop_in_a_dataset_is_a_problem_not_a_crash(dataset, capsys):
     assert "loop.jpg" in out and "loop of symbolic links" in out
 
 
-def test_an_unreadable_images_folder_is_one_sentence(dataset, monkeypatch, capsys):
+@pytest.mark.parametrize("command", ["inspect", "train"])
+def test_an_unreadable_images_folder_is_one_sentence(command, dataset, weights_file, tmp_path,
+                                                     monkeypatch, capsys):
     images = dataset / "Flicker8k_Dataset"
-    real = os.scandir
+    arguments = [command, str(dataset)]
+    if command == "train":
+        arguments += ["--out", str(tmp_path / "m.dcmodel"), "--weights", str(weights_file)]
+    before = snapshot(tmp_path)
+    real, refusing = os.scandir, [True]
 
     def scandir(path="."):
-        if Path(path) == images:  # monkeypatched: root reads past chmod
+        if refusing and Path(os.fsdecode(path)) == images:  # root reads past chmod
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    assert main(["inspect", str(dataset)]) == 2
+    assert main(arguments) == 2
     line = _one_clean_line(capsys.readouterr().err, str(images))
+    refusing.clear()
+    assert snapshot(tmp_path) == before  # no model, no cache, nothing half-made
     assert line.endswith("permission denied.")

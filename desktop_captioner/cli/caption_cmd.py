@@ -3,10 +3,10 @@
 Every file named on the command line gets a row (a non-image named explicitly is an error row,
 because the user asked for it); folders are walked recursively and only images get rows, the rest
 are counted as skipped. A folder is walked whatever its name (``holiday.jpg/`` too), and one
-holding no image gets an error row of its own, so no argument goes unanswered. Results go to CSV/JSON/sidecars, written batch by batch as captioning goes
-(so an interrupted run keeps every finished row and ``--resume`` carries on from them), or as
-``filename<TAB>caption`` lines to stdout when no export is asked for. Progress and the summary go
-to stderr.
+holding no image gets an error row of its own, so no argument goes unanswered. Results go to
+CSV/JSON/sidecars, written batch by batch as captioning goes (so an interrupted run keeps every
+finished row and ``--resume`` carries on from them), or as ``filename<TAB>caption`` lines to
+stdout when no export is asked for. Progress and the summary go to stderr.
 """
 
 from __future__ import annotations

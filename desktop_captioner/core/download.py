@@ -20,7 +20,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from desktop_captioner.core.errors import Cancelled
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 
 CHUNK_BYTES = 256 * 1024

@@ -27,7 +27,8 @@ _ESCAPED_BYTE = re.compile(r"\\x([89a-fA-F][0-9a-fA-F])")  # only bytes >= 0x80 
 
 def clean_caption(text: str) -> str:
     """``text`` as one line: line breaks and tabs become single spaces, other control
-    characters (C0, DEL, C1) and undecodable-byte surrogates are dropped, runs of spaces become one and the ends are trimmed."""
+    characters (C0, DEL, C1) and undecodable-byte surrogates are dropped, runs of spaces become
+    one and the ends are trimmed."""
     text = _SPACES.sub(" ", text)
     kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs"))
     return _RUNS_OF_SPACES.sub(" ", kept).strip()
