@@ -9,6 +9,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,16 @@ def test_the_gui_export_writes_the_name_too(suffix, album, tmp_path):
     target = write_export(results, tmp_path / f"gui{suffix}")
     assert WRITTEN_NAME in _unescaped(target)
     assert read_export(target).results == results
+
+
+def test_the_gui_session_file_keeps_such_a_name(album, tmp_path):
+    from desktop_captioner.core.session_file import read_session, write_session
+
+    name = str(album / os.fsdecode(RAW_NAME))
+    rows = [(str(album / "plain.jpg"), "a photo", None, "ok", "", "model", False),
+            (name, "a photo", -0.5, "ok", "", "model", True)]
+    write_session(rows, tmp_path / "session.json")
+    assert [astuple(row) for row in read_session(tmp_path / "session.json")] == rows
 
 
 def test_resume_matches_a_name_that_is_not_utf8(album, model, tmp_path, capsys):
