@@ -168,6 +168,20 @@ def test_a_folder_with_the_sidecars_name_fails_only_its_image(album, model, caps
     assert after.pop(bytes(album / "b.txt")) == b"a photo\n" and after == before
 
 
+def test_a_sidecar_name_too_long_for_the_file_system_fails_only_its_image(album, model,
+                                                                          capsys):
+    stem = "n" * 248  # a .jpg and a .png share it: full-name sidecars, 256 bytes, too long
+    for index, ext in enumerate((".jpg", ".png")):
+        make_photo(album / (stem + ext), seed=index)
+    assert main(["caption", str(album), "--model", str(model), "--sidecars"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error" not in err
+    too_long = [line for line in err.splitlines() if "too long" in line]
+    assert too_long == [f"desktop-captioner: Cannot write {album / (stem + ext + '.txt')}: its "
+                        f"name is too long for the file system." for ext in (".jpg", ".png")]
+    assert (album / "a.txt").is_file() and (album / "b.txt").is_file()
+
+
 @pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS, errno.ENOSPC])
 def test_sidecars_next_to_read_only_photos_fail_only_those_images(code, tmp_path, model,
                                                                   monkeypatch, capsys):
