@@ -11,7 +11,9 @@ each case says which.
 from __future__ import annotations
 
 import errno
+import io
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -121,6 +123,20 @@ def test_csv_to_dev_stdout_is_refused_and_dev_is_untouched(album, model, monkeyp
     assert "not a regular file" in line
     assert os.readlink("/dev/stdout") == link_before  # the device name was not replaced
     assert not [name for name in os.listdir("/dev") if name.startswith(".stdout.")]
+
+
+class _ClosedPipe(io.StringIO):
+    """stdout after its reader (``| head -1``) went away."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def test_stdout_closed_by_its_reader_ends_quietly(album, model, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["caption", str(album), "--model", str(model)]) == 141
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error" not in err
 
 
 @pytest.mark.parametrize("name", ["out.csv", "out.json", "out.jsonl"])
