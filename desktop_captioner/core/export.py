@@ -1,7 +1,9 @@
 """Exporters for caption results: CSV, JSON and JSON Lines (sidecars: ``sidecar_writer``).
 
 No TensorFlow here: the GUI exports from its own thread. Every file goes through ``atomic`` so an
-interrupted export never leaves a half-written CSV over a good one.
+interrupted export never leaves a half-written CSV over a good one. Captions are written as one
+clean line (``text.clean_caption``); a name that is not valid UTF-8 keeps its odd bytes as
+``\\xHH`` escapes (``text.name_text``), which ``export_reader`` turns back into the name.
 """
 
 from __future__ import annotations

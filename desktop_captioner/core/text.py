@@ -57,8 +57,11 @@ def name_on_a_line(name: str | os.PathLike) -> str:
 
 def name_from_text(text: str) -> Path:
     """The path ``name_text`` wrote: ``\\xHH`` escapes (bytes 0x80-0xFF, the only ones it
-    writes) back to the original bytes. Names with no escape come back unchanged."""
-    if "\\x" not in text:
+    writes) back to the original bytes. Names with no escape come back unchanged, and so does
+    every name on Windows, whose names are never bytes and whose separator is the backslash.
+    (A POSIX name that really holds a backslash, ``x`` and two hex digits from 80 to FF reads
+    back as that byte: the price of keeping every other name readable text.)"""
+    if "\\x" not in text or os.name == "nt":
         return Path(text)
     raw = _ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text)
     return Path(os.fsdecode(raw.encode("utf-8", "surrogateescape")))
