@@ -1,13 +1,16 @@
 """Command-line interface: argparse subcommands, each a thin client of ``desktop_captioner.core``.
 
 Exit codes: 0 success, 1 finished but some items failed, 2 usage or fatal error (one line on
-stderr, never a traceback for an expected problem), 3 internal error (traceback in the log file).
+stderr, never a traceback for an expected problem), 3 internal error (traceback in the log file),
+130 interrupted, 141 stdout closed by its reader (``caption ... | head``), as a shell reports a
+program that SIGPIPE stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +23,7 @@ from desktop_captioner.core.errors import Cancelled, CaptionerError
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,8 +74,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("desktop-captioner: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        log.info("%s: stdout was closed by its reader", args.command)
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - last line of defence, details go to the log
         log.exception("internal error in %s", args.command)
         print(f"desktop-captioner: internal error: {exc.__class__.__name__}: {exc} "
               f"(details in {log_path})", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so flushing it at exit does not fail a second time."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout: nothing to flush
+        pass

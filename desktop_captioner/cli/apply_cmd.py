@@ -18,11 +18,13 @@ from pathlib import Path
 
 from desktop_captioner.cli.metadata_output import add_metadata_argument, write_metadata_for
 from desktop_captioner.core.atomic import atomic_write_text
+from desktop_captioner.core.errors import describe_os_error
 from desktop_captioner.core.export_reader import read_export
 from desktop_captioner.core.metadata import MODE_EMBED, MODE_XMP
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.sidecars import (DEFAULT_SIDECAR_EXT, SidecarNames,
                                              normalise_sidecar_ext)
+from desktop_captioner.core.text import clean_caption
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
 
@@ -67,9 +69,9 @@ def write_text_sidecars(results: list[CaptionResult], names: SidecarNames) -> li
     for result in results:
         target = names.path(result.path)
         try:
-            atomic_write_text(target, result.caption + "\n")
+            atomic_write_text(target, clean_caption(result.caption) + "\n")
         except OSError as exc:
-            failures.append(f"The sidecar {target} could not be written: {exc.strerror or exc}.")
+            failures.append(describe_os_error(target, exc))
     return failures
 
 

@@ -2,10 +2,11 @@
 
 Every file named on the command line gets a row (a non-image named explicitly is an error row,
 because the user asked for it); folders are walked recursively and only images get rows, the rest
-are counted as skipped. Results go to CSV/JSON/sidecars, written batch by batch as captioning goes
-(so an interrupted run keeps every finished row and ``--resume`` carries on from them), or as
-``filename<TAB>caption`` lines to stdout when no export is asked for. Progress and the summary go
-to stderr.
+are counted as skipped. A folder is walked whatever its name (``holiday.jpg/`` too), and one
+holding no image gets an error row of its own, so no argument goes unanswered. Results go to
+CSV/JSON/sidecars, written batch by batch as captioning goes (so an interrupted run keeps every
+finished row and ``--resume`` carries on from them), or as ``filename<TAB>caption`` lines to
+stdout when no export is asked for. Progress and the summary go to stderr.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT, SidecarNames, \
     normalise_sidecar_ext
 from desktop_captioner.core.streaming_export import CSV, StreamingExport, check_export_target, \
     json_format
+from desktop_captioner.core.text import name_text
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +65,22 @@ def collect(arguments: list[str]) -> _Work:
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
+            images = 0
             for child in sorted(p for p in path.rglob("*") if p.is_file()):
                 if is_image_path(child):
                     work.rows.append(child)
+                    images += 1
                 else:
                     work.skipped_non_images += 1
+            if not images:
+                work.rows.append(CaptionResult.failure(
+                    path, f"{name_text(path)} is a folder with no image files in it."))
         elif not path.exists():
-            work.rows.append(CaptionResult.failure(path, f"{path} does not exist."))
+            work.rows.append(CaptionResult.failure(path, f"{name_text(path)} does not exist."))
         elif not is_image_path(path):
             work.rows.append(CaptionResult.failure(
-                path, f"{path} is not an image file this app reads (by its extension)."))
+                path, f"{name_text(path)} is not an image file this app reads (by its "
+                      f"extension)."))
         else:
             work.rows.append(path)
     return work
@@ -180,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
         log.info("%s", sidecars.summary())
     if args.metadata:
         print(outputs.metadata.summary(args.metadata), file=sys.stderr)
-    return _summarise(outputs.written, work, len(kept), outputs.metadata.failed)
+    others_failed = outputs.metadata.failed + (sidecars.failed if sidecars is not None else 0)
+    return _summarise(outputs.written, work, len(kept), others_failed)
 
 
 def _split_done(rows: Sequence[Path | CaptionResult], resume: ResumeState | None
@@ -194,15 +203,15 @@ def _split_done(rows: Sequence[Path | CaptionResult], resume: ResumeState | None
 
 
 def _summarise(results: Sequence[CaptionResult], work: _Work, kept: int,
-               metadata_failed: int) -> int:
-    """Print the run's summary line; the exit code says whether any image (or its metadata)
-    failed."""
+               outputs_failed: int) -> int:
+    """Print the run's summary line; the exit code says whether any image (or its sidecar or
+    metadata) failed."""
     failed = sum(not r.ok for r in results)
     earlier = f" ({kept} of them from the interrupted run)" if kept else ""
     print(f"Captioned {len(results) - failed} of {len(results)} images{earlier}; {failed} failed; "
           f"skipped {work.skipped_non_images} non-image files and "
           f"{work.skipped_captioned} already captioned.", file=sys.stderr)
-    return EXIT_PARTIAL if failed or metadata_failed else EXIT_OK
+    return EXIT_PARTIAL if failed or outputs_failed else EXIT_OK
 
 
 def _report_interrupted(exports: Sequence[StreamingExport], sidecars: SidecarWriter | None

@@ -18,6 +18,7 @@ from desktop_captioner.cli.terminal import TerminalProgress
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.sidecar_writer import SidecarWriter
 from desktop_captioner.core.streaming_export import StreamingExport
+from desktop_captioner.core.text import clean_caption, name_on_a_line, name_text
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,11 @@ class CaptionOutputs:
     def _print_row(self, result: CaptionResult) -> None:
         if result.ok:
             self.progress.close()  # end a half-drawn progress line before printing a row
-            print(f"{result.path.name}\t{result.caption}", flush=True)
+            print(f"{name_on_a_line(result.path.name)}\t{clean_caption(result.caption)}",
+                  flush=True)
         else:
-            self._say(f"{result.path.name}: {result.error}")
+            self._say(f"{name_on_a_line(result.path.name)}: "
+                      f"{clean_caption(name_text(result.error))}")
 
     def _say(self, message: str) -> None:
         self.progress.close()

@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+from desktop_captioner.core.errors import FileWriteError
+
 
 def _process_umask() -> int:
     """The umask, read without changing it where the OS tells (Linux); elsewhere set and restored
@@ -44,11 +46,15 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
     The temp file lives in the destination folder so the final ``os.replace`` never crosses a
     file-system boundary (where it would stop being atomic). The result has the mode of the file
     it replaces, or the umask's for a new one. On any exception the temp file is removed and
-    ``path`` is untouched.
+    ``path`` is untouched. Any ``OSError`` (full disk, no permission, a folder in the way ...)
+    comes out as a ``FileWriteError`` whose message names ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise FileWriteError.from_os_error(path, exc) from exc
     try:
         os.chmod(tmp_name, _final_mode(path))
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
@@ -56,9 +62,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError) and not isinstance(exc, FileWriteError):
+            raise FileWriteError.from_os_error(path, exc) from exc
         raise
 
 

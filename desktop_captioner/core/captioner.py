@@ -23,6 +23,7 @@ from desktop_captioner.core.precision import AUTO
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 from desktop_captioner.core.results import STATUS_OK, CaptionResult
 from desktop_captioner.core.search import Hypothesis, beam_search
+from desktop_captioner.core.text import clean_caption
 from desktop_captioner.core.vocabulary import Vocabulary
 from desktop_captioner.core.weights import resolve_weights
 
@@ -46,7 +47,7 @@ def search_captions(steps: StepDecoder, vocab: Vocabulary, features: np.ndarray,
 
 
 def caption_text(vocab: Vocabulary, hypothesis: Hypothesis) -> str:
-    return " ".join(vocab.decode(hypothesis.tokens))
+    return clean_caption(" ".join(vocab.decode(hypothesis.tokens)))
 
 
 class Captioner:

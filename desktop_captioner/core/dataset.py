@@ -16,7 +16,7 @@ from pathlib import Path
 from desktop_captioner.core.dataset_readers import (CaptionLine, Problem, ProblemLog,
                                                     read_kaggle_captions, read_text_lines,
                                                     read_token_file)
-from desktop_captioner.core.errors import DatasetError
+from desktop_captioner.core.errors import DatasetError, describe_os_error, os_error_reason
 from desktop_captioner.core.images import is_image_path
 
 __all__ = ["Dataset", "Problem", "load_dataset", "seeded_split", "SPLIT_NAMES",
@@ -64,16 +64,19 @@ class Dataset:
 
 def load_dataset(root: str | Path, seed: int = 0) -> Dataset:
     """Detect the layout of ``root`` and load it; ``seed`` drives the split when no official one."""
-    root = Path(root).expanduser().resolve()
+    try:
+        root = Path(root).expanduser().resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop (Python 3.11)
+        raise DatasetError(f"{root} cannot be opened: {exc}.") from None
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder.")
     layout, captions_file = _find_captions_file(root)
     images_dir = _find_images_dir(root)
-    on_disk = _image_names(images_dir)
+    log = ProblemLog()
+    on_disk = _image_names(images_dir, log)
     if not on_disk:
         raise DatasetError(f"The images folder {images_dir} contains no image files.")
 
-    log = ProblemLog()
     read = read_token_file if layout == "flickr8k" else read_kaggle_captions
     lines = read(captions_file, log)
     if not lines:
@@ -140,11 +143,27 @@ def _find_images_dir(root: Path) -> Path:
                        f"{', '.join(IMAGES_DIR_NAMES)}).")
 
 
-def _image_names(images_dir: Path) -> set[str]:
-    """Names of the image files directly in ``images_dir`` (existence only, nothing decoded)."""
-    with os.scandir(images_dir) as entries:
-        return {entry.name for entry in entries
-                if is_image_path(entry.name) and entry.is_file()}
+def _image_names(images_dir: Path, log: ProblemLog) -> set[str]:
+    """Names of the image files directly in ``images_dir`` (existence only, nothing decoded).
+
+    An entry that cannot be looked at (a symbolic link loop, a link into an unreadable folder)
+    is a problem in ``log``, not a crash; a folder that cannot be listed is a ``DatasetError``.
+    """
+    names = set()
+    try:
+        with os.scandir(images_dir) as entries:
+            for entry in entries:
+                if not is_image_path(entry.name):
+                    continue
+                try:
+                    if entry.is_file():
+                        names.add(entry.name)
+                except OSError as exc:
+                    log.add(images_dir / entry.name, None,
+                            f"cannot be read ({os_error_reason(exc)}); left out")
+    except OSError as exc:
+        raise DatasetError(describe_os_error(images_dir, exc, "read")) from None
+    return names
 
 
 def _group_captions(lines: list[CaptionLine]) -> tuple[dict[str, list[str]], dict[str, int]]:

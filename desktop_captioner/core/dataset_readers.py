@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop_captioner.core.errors import DatasetError
+from desktop_captioner.core.errors import DatasetError, describe_os_error
 
 # Repeats of one quirk are listed this many times with their line numbers, then summarised, so a
 # copy with 40,000 space-separated lines gives a readable report instead of 40,000 entries.
@@ -69,7 +69,7 @@ def read_text_lines(path: Path, log: ProblemLog) -> list[tuple[int, str]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DatasetError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+        raise DatasetError(describe_os_error(path, exc, "read")) from exc
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
         log.add(path, 1, "the file starts with a UTF-8 byte-order mark, which was ignored")

@@ -6,7 +6,8 @@ not mix with streaming and clean-up. Plain urllib: one GET, no dependency for a 
 An interrupted transfer (dropped connection, stalled server, the user's Cancel) keeps its
 ``.part`` file, and the next attempt asks the server for the rest with an HTTP Range request:
 58 MB over a poor connection should not start from zero every time. A server that ignores the
-Range gets a fresh start. Bytes that fail the checksum are never kept.
+Range gets a fresh start. Bytes that fail the checksum are never kept; any other failure (no
+network, a server error, a full disk) keeps them, because they are not proven bad.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from desktop_captioner.core.errors import Cancelled
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 
 CHUNK_BYTES = 256 * 1024
@@ -40,24 +40,27 @@ class _Interrupted(DownloadError):
     """The transfer stopped part-way; the bytes so far are worth resuming from."""
 
 
+class _BadBytes(DownloadError):
+    """The bytes are all there but wrong: nothing of them is worth keeping."""
+
+
 def download_file(url: str, dest: Path, *, md5: str | None, size: int | None,
                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
                   timeout: float = 30) -> Path:
     """Stream ``url`` into ``dest``'s ``.part`` file (resuming one left by an interrupted
     attempt) and rename it to ``dest`` only once the byte count and MD5 match. Raises
     ``DownloadError``, or ``Cancelled`` from ``cancel``; an existing ``dest`` is untouched, and
-    the ``.part`` file is kept only after an interruption, for the next attempt."""
+    the ``.part`` file is deleted only when its bytes fail the checksum (an offline attempt
+    never loses an earlier attempt's bytes)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = part_path(dest)
     try:
         digest = _stream(url, partial, size, progress, cancel, timeout)
         if md5 is not None and digest != md5.lower():
-            raise DownloadError(f"the downloaded file's checksum is {digest}, not {md5} "
-                                "(it was damaged or changed on the way)")
+            raise _BadBytes(f"the downloaded file's checksum is {digest}, not {md5} "
+                            "(it was damaged or changed on the way)")
         os.replace(partial, dest)
-    except (_Interrupted, Cancelled):
-        raise  # the bytes so far stay for the next attempt
-    except BaseException:
+    except _BadBytes:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
         raise

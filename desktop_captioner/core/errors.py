@@ -8,6 +8,26 @@ traceback, and that goes to the log file, never to the user.
 
 from __future__ import annotations
 
+import errno
+import os
+
+from desktop_captioner.core.text import name_text
+
+# What each expected OS error means for the file the app was working on.
+_OS_ERROR_REASONS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+    errno.ENOENT: "it, or a folder on its path, does not exist",
+    errno.EISDIR: "it is a folder",
+    errno.ENOTDIR: "a part of its path is a file, not a folder",
+    errno.ENAMETOOLONG: "its name is too long for the file system",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.ELOOP: "its path goes round a loop of symbolic links",
+    errno.EEXIST: "a file stands where a folder on its path should be",
+}
+
 
 class CaptionerError(Exception):
     """An expected problem with a one-line, user-facing message."""
@@ -31,3 +51,31 @@ class ModelFileError(CaptionerError):
 
 class Cancelled(CaptionerError):
     """Work stopped because the user asked it to."""
+
+
+class FileWriteError(CaptionerError, OSError):
+    """A file the app was asked to write cannot be written (full disk, no permission, ...).
+
+    Also an ``OSError`` (with the original ``errno``), so code that already handles OS errors
+    around a write keeps doing so, now with a message that names the file."""
+
+    @classmethod
+    def from_os_error(cls, path: str | os.PathLike, exc: OSError) -> "FileWriteError":
+        error = cls(describe_os_error(path, exc))
+        error.errno = exc.errno
+        return error
+
+
+def describe_os_error(path: str | os.PathLike, exc: OSError, action: str = "write") -> str:
+    """One sentence naming ``path`` and what is wrong, for any ``OSError`` met while working on
+    it: "Cannot write /x/out.csv: the disk is full." Unknown errors give the system's words."""
+    return f"Cannot {action} {name_text(path)}: {os_error_reason(exc)}."
+
+
+def os_error_reason(exc: OSError) -> str:
+    """What ``exc`` means, in a few lower-case words ("the disk is full")."""
+    reason = _OS_ERROR_REASONS.get(exc.errno) if exc.errno is not None else None
+    if reason is None:
+        reason = (exc.strerror or str(exc) or exc.__class__.__name__).rstrip(".")
+        reason = reason[:1].lower() + reason[1:]
+    return reason

@@ -1,7 +1,9 @@
 """Exporters for caption results: CSV, JSON and JSON Lines (sidecars: ``sidecar_writer``).
 
 No TensorFlow here: the GUI exports from its own thread. Every file goes through ``atomic`` so an
-interrupted export never leaves a half-written CSV over a good one.
+interrupted export never leaves a half-written CSV over a good one. Captions are written as one
+clean line (``text.clean_caption``); a name that is not valid UTF-8 keeps its odd bytes as
+``\\xHH`` escapes (``text.name_text``), which ``export_reader`` turns back into the name.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Iterable
 
 from desktop_captioner.core.atomic import atomic_write_text
 from desktop_captioner.core.results import CaptionResult
+from desktop_captioner.core.text import clean_caption, name_text
 
 # The first five are the original columns, in their order; later ones are only ever appended.
 CSV_COLUMNS = ("path", "filename", "caption", "status", "error", "source", "score")
@@ -23,12 +26,14 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _record(result: CaptionResult) -> dict[str, str]:
+    """The columns of one row: names written losslessly (``text.name_text``), the caption as
+    one clean line (``text.clean_caption``)."""
     return {
-        "path": str(result.path),
-        "filename": result.path.name,
-        "caption": result.caption,
+        "path": name_text(result.path),
+        "filename": name_text(result.path.name),
+        "caption": clean_caption(result.caption),
         "status": result.status,
-        "error": result.error,
+        "error": clean_caption(name_text(result.error)),
         "source": result.source if result.ok else "",
         "score": "" if result.score is None else f"{result.score:.4f}",
     }

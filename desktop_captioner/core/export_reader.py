@@ -18,6 +18,7 @@ from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.export import CSV_COLUMNS, FORMULA_TRIGGERS
 from desktop_captioner.core.results import (SOURCE_MODEL, SOURCES, STATUS_ERROR, STATUS_OK,
                                             CaptionResult)
+from desktop_captioner.core.text import name_from_text
 
 _REQUIRED = CSV_COLUMNS[:5]  # what every version of this app wrote
 
@@ -131,7 +132,7 @@ def _result(record: object) -> CaptionResult:
     source = record.get("source") or SOURCE_MODEL
     if source not in SOURCES:
         raise ValueError(f"source {source!r} is not one of {', '.join(SOURCES)}")
-    return CaptionResult(path=Path(record["path"]), caption=record["caption"],
+    return CaptionResult(path=name_from_text(record["path"]), caption=record["caption"],
                          score=_score(record.get("score")), status=status,
                          error=record["error"], source=source)
 

@@ -24,7 +24,8 @@ import exiv2
 
 from desktop_captioner.core import exiv2_access as ex
 from desktop_captioner.core.atomic import atomic_write
-from desktop_captioner.core.errors import CaptionerError
+from desktop_captioner.core.errors import CaptionerError, os_error_reason
+from desktop_captioner.core.text import clean_caption
 
 MODE_XMP, MODE_EMBED = "xmp", "embed"
 METADATA_MODES = (MODE_XMP, MODE_EMBED)
@@ -52,12 +53,12 @@ def xmp_sidecar_path(image: Path) -> Path:
 def write_caption_metadata(image: Path, caption: str, mode: str) -> Path:
     """Write ``caption`` into ``image``'s XMP sidecar or, in ``embed`` mode, into the photo.
 
-    Control characters XML cannot hold become spaces. Returns the file written. Raises
-    ``MetadataError`` for any problem with the files and ``ValueError`` for a mode not in
-    ``METADATA_MODES`` or an empty caption (a caller's bug)."""
+    The caption is written as one clean line (``text.clean_caption``). Returns the file
+    written. Raises ``MetadataError`` for any problem with the files and ``ValueError`` for a
+    mode not in ``METADATA_MODES`` or an empty caption (a caller's bug)."""
     if mode not in METADATA_MODES:
         raise ValueError(f"metadata mode {mode!r} is not one of {', '.join(METADATA_MODES)}")
-    caption = ex.xml_safe(caption)
+    caption = ex.xml_safe(clean_caption(caption))
     if not caption.strip():
         raise ValueError("an empty caption is not written to metadata")
     image = Path(image)
@@ -157,7 +158,7 @@ def _save(target: Path, data: bytes, stamp: _Stamp | None, what: str) -> None:
                                     f"written; it was left as the other program wrote it.")
     except OSError as exc:
         raise MetadataError(f"The {what} {target} could not be written: "
-                            f"{exc.strerror or exc}.") from None
+                            f"{os_error_reason(exc)}.") from None
 
 
 def _current_stamp(path: Path) -> _Stamp | None:

@@ -66,16 +66,30 @@ def previous_session_path() -> Path:
 
 
 def write_session(rows: Sequence[Sequence], path: Path) -> None:
-    """Write ``rows`` (tuples in COLUMNS order) to ``path`` atomically."""
+    """Write ``rows`` (tuples in COLUMNS order) to ``path`` atomically.
+
+    A chunk holding a file name that is not valid UTF-8 (its bytes are lone surrogates after
+    ``os.fsdecode``) is written with JSON's ``\\udcXX`` escapes, which read back to the same
+    name; every other chunk keeps its text readable."""
     header = json.dumps({"format": SESSION_FORMAT, "version": SESSION_VERSION,
                          "columns": list(COLUMNS)})
     with atomic_write(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(header[:-1] + ', "rows": [\n')
         for start in range(0, len(rows), CHUNK_ROWS):
-            chunk = json.dumps(rows[start:start + CHUNK_ROWS], ensure_ascii=False)[1:-1]
+            chunk = _json_chunk(rows[start:start + CHUNK_ROWS])
             handle.write((",\n" if start else "") + chunk)
             time.sleep(0)  # one json.dumps call holds the GIL throughout; let others run
         handle.write("\n]}\n")
+
+
+def _json_chunk(rows: Sequence[Sequence]) -> str:
+    """``rows`` as JSON array items (no brackets) that UTF-8 can hold."""
+    text = json.dumps(rows, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(rows)
+    return text[1:-1]
 
 
 def read_session(path: Path) -> list[SessionRow]:

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Iterable
 
 from desktop_captioner.core.atomic import atomic_write_text
+from desktop_captioner.core.errors import describe_os_error
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.sidecars import SidecarNames
+from desktop_captioner.core.text import clean_caption
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +50,14 @@ class SidecarWriter:
                 self.full_names.append(target)
                 log.info("%s shares its name with another image in %s: caption goes to %s",
                          result.path.name, result.path.parent, target.name)
-            if target.is_file() and not self.overwrite:
-                self.kept += 1
-                continue
             try:
-                atomic_write_text(target, result.caption + "\n")
+                if target.is_file() and not self.overwrite:
+                    self.kept += 1
+                    continue
+                atomic_write_text(target, clean_caption(result.caption) + "\n")
             except OSError as exc:
                 self.failed += 1
-                errors.append(f"Cannot write the sidecar {target}: {exc.strerror or exc}.")
+                errors.append(describe_os_error(target, exc))
                 continue
             self.written_images.append(result.path)
         return errors

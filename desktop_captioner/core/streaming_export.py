@@ -14,20 +14,25 @@ far. That rewrite grows with the run; JSON Lines (``.jsonl``) is the streaming f
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Sequence
 
 from desktop_captioner.core.atomic import atomic_write_bytes
-from desktop_captioner.core.errors import CaptionerError
+from desktop_captioner.core.errors import FileWriteError, describe_os_error
 from desktop_captioner.core.export import csv_text, jsonl_text, write_csv, write_json, write_jsonl
 from desktop_captioner.core.results import CaptionResult
 
 CSV, JSON, JSONL = "csv", "json", "jsonl"
 
 
-class ExportTargetError(CaptionerError):
+class ExportTargetError(FileWriteError):
     """An export file that cannot be written (checked before any captioning starts)."""
+
+# Device and process files (``/dev/stdout``, ``/proc/self/fd/1``): an export renames a finished
+# temp file over its target, which would replace the device's name rather than write to it.
+_SPECIAL_FOLDERS = ("dev", "proc")
 
 
 def json_format(path: str | Path) -> str:
@@ -36,24 +41,49 @@ def json_format(path: str | Path) -> str:
 
 
 def check_export_target(path: str | Path) -> None:
-    """Raise ``ExportTargetError`` unless ``path`` can be written: its folder exists and takes new
-    files, and an existing file there is a writable file (not a folder)."""
+    """Raise ``ExportTargetError`` unless ``path`` can be written: a regular file or a new name
+    in a folder that takes new files (not a folder, a device such as ``/dev/stdout``, a name
+    too long for the file system, ...)."""
     path = Path(path)
+    if _is_special(path):
+        raise ExportTargetError(f"Cannot write {path}: it is a device or system file, not a "
+                                f"regular file; name a file to write the results to.")
     folder = path.parent
-    if not folder.is_dir():
-        reason = "is not a folder" if folder.exists() else "does not exist"
-        raise ExportTargetError(f"Cannot write {path}: its folder {folder} {reason}.")
-    if path.is_dir():
+    try:
+        if not stat.S_ISDIR(os.stat(folder).st_mode):
+            raise ExportTargetError(f"Cannot write {path}: its folder {folder} is not a folder.")
+    except (FileNotFoundError, NotADirectoryError):
+        raise ExportTargetError(f"Cannot write {path}: its folder {folder} does not "
+                                f"exist.") from None
+    except OSError as exc:
+        raise ExportTargetError(describe_os_error(path, exc)) from None
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        status = None
+    except OSError as exc:
+        raise ExportTargetError(describe_os_error(path, exc)) from None
+    if status is not None and stat.S_ISDIR(status.st_mode):
         raise ExportTargetError(f"Cannot write {path}: it is a folder.")
-    if path.exists() and not os.access(path, os.W_OK):
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        raise ExportTargetError(f"Cannot write {path}: it is not a regular file.")
+    if status is not None and not os.access(path, os.W_OK):
         raise ExportTargetError(f"Cannot write {path}: the file is read-only.")
     try:
         handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
     except OSError as exc:
-        raise ExportTargetError(f"Cannot write {path}: its folder {folder} does not take new "
-                                f"files ({exc.strerror or exc}).") from None
+        raise ExportTargetError(describe_os_error(path, exc)) from None
     os.close(handle)
     os.unlink(probe)
+
+
+def _is_special(path: Path) -> bool:
+    """True for a path in ``/dev`` or ``/proc``, named so or reached through a link."""
+    if os.name != "posix":
+        return False
+    named = Path(os.path.abspath(path))
+    return any(candidate.parts[1:2] and candidate.parts[1] in _SPECIAL_FOLDERS
+               for candidate in (named, named.parent.resolve() / named.name))
 
 
 def write_export(results: Sequence[CaptionResult], path: str | Path, fmt: str) -> Path:
@@ -87,7 +117,18 @@ class StreamingExport:
         self.close()
 
     def write(self, results: Sequence[CaptionResult]) -> None:
-        """Put one finished batch on disk (fsynced) before returning."""
+        """Put one finished batch on disk (fsynced) before returning; a ``FileWriteError``
+        naming the file when the system refuses (full disk, ...)."""
+        try:
+            self._write(results)
+        except FileWriteError:
+            raise
+        except OSError as exc:
+            raise FileWriteError.from_os_error(self.path, exc) from exc
+        self._started = True
+        self.rows += len(results)
+
+    def _write(self, results: Sequence[CaptionResult]) -> None:
         if self.fmt == JSON:
             self._all.extend(results)
             write_json(self._all, self.path)
@@ -99,8 +140,6 @@ class StreamingExport:
         else:
             text = csv_text(results, header=False) if self.fmt == CSV else jsonl_text(results)
             self._append(text.encode("utf-8"))
-        self._started = True
-        self.rows += len(results)
 
     def finish(self) -> Path:
         """End the run: make sure the file exists even with no rows, and close it."""

@@ -20,7 +20,7 @@ import h5py
 
 from desktop_captioner.core import bundled, paths
 from desktop_captioner.core.download import DownloadError, download_file
-from desktop_captioner.core.errors import WeightsError
+from desktop_captioner.core.errors import WeightsError, describe_os_error
 from desktop_captioner.core.progress import CancelToken, ProgressCallback
 
 WEIGHTS_FILENAME = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -98,6 +98,10 @@ def download_weights(dest: Path | None = None, *, url: str = WEIGHTS_URL, md5: s
                              timeout=timeout)
     except DownloadError as exc:
         raise WeightsError(f"Could not download the VGG16 weights ({exc}); "
+                           f"{_where_to_put_it(dest, url)}.") from exc
+    except OSError as exc:  # the destination folder or the final rename refused
+        raise WeightsError(f"Could not download the VGG16 weights "
+                           f"({describe_os_error(dest, exc).rstrip('.')}); "
                            f"{_where_to_put_it(dest, url)}.") from exc
 
 

@@ -9,7 +9,7 @@ from typing import Sequence
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from desktop_captioner.core.errors import CaptionerError
+from desktop_captioner.core.errors import CaptionerError, describe_os_error
 from desktop_captioner.core.export import write_csv, write_json
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.sidecar_writer import SidecarWriter
@@ -42,7 +42,9 @@ def export_to(parent: QWidget, results: Sequence[CaptionResult], target: Path) -
         return write_export(results, target)
     except (CaptionerError, OSError) as exc:
         log.warning("export to %s failed: %s", target, exc)
-        QMessageBox.warning(parent, "Export failed", f"{target} could not be written: {exc}.")
+        message = describe_os_error(target, exc) if isinstance(exc, OSError) \
+            else f"{target} could not be written: {exc}."
+        QMessageBox.warning(parent, "Export failed", message)
         return None
 
 
