@@ -17,7 +17,6 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pytest
 
 from desktop_captioner.cli import main
@@ -198,7 +197,7 @@ CASES = {
                                                 _patched_headers(VOCABULARY, size=1000)),
                                           "vocabulary.json fails its checksum"),
     "decoder larger than its weights": (_manifest(lambda m: m["decoder"].update(
-        hidden_dim=8192)), "need"),
+        hidden_dim=8192)), "weights do not fit its decoder settings"),
 }
 NEVER_OPENED = {
     "3 million words for a 29-word decoder": VOCABULARY,

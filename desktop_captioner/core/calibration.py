@@ -135,7 +135,8 @@ def _check_arrays_fit(data: bytes) -> None:
                 header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                           else np.lib.format.read_array_header_2_0)
                 shape, _, dtype = header(member)
-            if dtype.hasobject or int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
+            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if dtype.hasobject or declared > info.file_size:
                 raise ValueError(f"{info.filename} declares more data than it holds")
 
 

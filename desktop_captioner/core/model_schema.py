@@ -26,15 +26,15 @@ MANIFEST_MEMBER = "manifest.json"
 WEIGHTS_MEMBER = "decoder.weights.h5"
 VOCABULARY_MEMBER = "vocabulary.json"
 CALIBRATION_MEMBER = "precision_calibration.npz"
-#: The most bytes each part may inflate to. A Flickr8k-sized decoder (8,000 words, 256/512
-#: units) holds about 33 MB of weights; 1 GiB leaves room for 30 times that and still fits in
+#: The most bytes each part may inflate to. A decoder of 8,000 words and 256/512 units holds
+#: about 33 MB of weights, a 200,000-word one of that size about 0.6 GB; 1 GiB still fits in
 #: memory. The other parts are small: a 200,000-word vocabulary is about 2.5 MB of JSON (8 MiB
 #: allows 40 bytes a word), a calibration 9 KB, a manifest with a long training history 6 KB.
 MEMBER_LIMITS = {MANIFEST_MEMBER: 1 * MIB, WEIGHTS_MEMBER: 1024 * MIB,
                  VOCABULARY_MEMBER: 8 * MIB, CALIBRATION_MEMBER: 1 * MIB}
-#: Words besides the reserved ids; Flickr30k at min-count 1 has about 20,000.
+#: Words besides the reserved ids: many times the ~10,000 MS COCO keeps at a minimum count of 5.
 MAX_VOCABULARY_WORDS = 200_000
-#: Embedding and LSTM width; 512 is the default, published captioners use up to 2,048.
+#: Embedding and LSTM width: 16 times the default 512.
 MAX_LAYER_SIZE = 8192
 #: Longest caption in words; training captions are cut to this and search stops after it.
 MAX_CAPTION_WORDS = 200

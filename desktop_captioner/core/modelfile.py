@@ -12,6 +12,11 @@ architecture is rebuilt from ``DecoderConfig`` by our own code and only the weig
 model file from a stranger is as safe to open as a photo. ``read_manifest`` validates everything
 without importing TensorFlow (the GUI's "Model info" uses it); ``load_model_file`` imports Keras
 lazily to rebuild the decoder.
+
+Nor does a small file get to ask for unbounded work: every part's zip directory entry is checked
+(size limit, no encryption, stored or deflated) before it is inflated, parts are read through a
+bounded reader, and every setting is checked against ``core/model_schema.py`` (types, bounds,
+and that the parts fit each other) before anything is built from it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ from desktop_captioner.core.model_schema import (CALIBRATION_MEMBER, ENCODER, MA
                                                  check_depth, check_manifest, check_settings,
                                                  check_vocabulary, decoder_weight_bytes)
 from desktop_captioner.core.vocabulary import Vocabulary
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MODEL_SUFFIX", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE",
+           "MANIFEST_MEMBER", "WEIGHTS_MEMBER", "VOCABULARY_MEMBER", "CALIBRATION_MEMBER",
+           "LoadedModel", "read_manifest", "load_model_file", "library_versions",
+           "save_model_file"]
 
 FORMAT_NAME = "desktop-captioner-model"
 FORMAT_VERSION = 1
@@ -202,8 +212,9 @@ def _read_parts(path: Path, archive: zipfile.ZipFile, manifest: dict[str, Any]) 
     needed = decoder_weight_bytes(manifest["decoder"])
     held = archive.getinfo(WEIGHTS_MEMBER).file_size
     if needed > held:
-        raise _refused(path, f"its decoder settings need {needed:,} bytes of weights but its "
-                             f"weights part holds {held:,}")
+        raise _refused(path, f"its decoder weights do not fit its decoder settings, which "
+                             f"need {needed:,} bytes of weights where its weights part holds "
+                             f"{held:,}")
     parts = {}
     for info in infos:
         data = _read_member(path, archive, info)
