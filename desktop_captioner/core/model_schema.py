@@ -43,7 +43,7 @@ MAX_JSON_DEPTH = 32
 #: The encoder's VGG16 average-pooled features, the only features this version computes.
 FEATURE_DIM = 512
 SUPPORTED_FEATURES = ("avg",)
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024  # VGG16's five poolings need >= 32 px
 _LARGE = 10 ** 9  # bound for counts that only describe training (epochs, images, seeds...)
 
 
