@@ -255,23 +255,43 @@ def test_the_untouched_model_passes_the_same_checks(trained_model, tmp_path):
         zipfile.ZipFile(copy).getinfo(WEIGHTS).file_size
 
 
-def test_a_model_file_the_user_cannot_read(trained_model, tmp_path, capsys, monkeypatch):
-    locked = tmp_path / "locked.dcmodel"
+@pytest.mark.parametrize("locked_part", ["file", "folder"])
+def test_a_model_file_the_user_cannot_read(locked_part, trained_model, tmp_path, capsys,
+                                           monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    locked = folder / "locked.dcmodel"
     locked.write_bytes(trained_model.read_bytes())
-    locked.chmod(0)
-    if os.geteuid() == 0:  # root reads through file modes: make the read fail as it would
-        real_open = io.open
+    (locked if locked_part == "file" else folder).chmod(0)
+    if os.geteuid() == 0:  # root reads through file modes: make it fail as it would for a user
+        def denied(path) -> PermissionError:
+            return PermissionError(13, "Permission denied", os.fspath(path))
 
-        def refusing_open(file, *args, **kwargs):
-            if os.fspath(file) == str(locked):
-                raise PermissionError(13, "Permission denied", str(locked))
-            return real_open(file, *args, **kwargs)
+        if locked_part == "file":
+            real_open = io.open
 
-        monkeypatch.setattr(io, "open", refusing_open)
+            def refusing_open(file, *args, **kwargs):
+                if os.fspath(file) == str(locked):
+                    raise denied(file)
+                return real_open(file, *args, **kwargs)
+
+            monkeypatch.setattr(io, "open", refusing_open)
+        else:
+            real_stat = os.stat
+
+            def refusing_stat(path, *args, **kwargs):
+                if os.fspath(path).startswith(f"{folder}{os.sep}"):
+                    raise denied(path)
+                return real_stat(path, *args, **kwargs)
+
+            monkeypatch.setattr(os, "stat", refusing_stat)
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"")
-    _assert_refused_by_cli(["caption", str(photo), "--model", str(locked)], locked,
-                           "cannot be read (permission denied)", capsys)
+    try:
+        _assert_refused_by_cli(["caption", str(photo), "--model", str(locked)], locked,
+                               "cannot be read (permission denied)", capsys)
+    finally:
+        folder.chmod(0o755)
 
 
 def test_a_truncated_training_checkpoint_is_refused_on_resume(tmp_path, weights_file, capsys,

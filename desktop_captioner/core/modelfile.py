@@ -111,9 +111,9 @@ def _unreadable(path: Path, exc: OSError) -> ModelFileError:
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
-    if not path.is_file():
-        raise ModelFileError(f"{path} does not exist or is not a file.")
     try:
+        if not path.is_file():
+            raise ModelFileError(f"{path} does not exist or is not a file.")
         return zipfile.ZipFile(path)
     except OSError as exc:
         raise _unreadable(path, exc) from exc
