@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import replace
 
 import numpy as np
@@ -118,3 +119,40 @@ def test_arrays_that_need_pickle_are_refused():
 def test_features_that_cannot_calibrate_are_refused(features):
     with pytest.raises(ValueError, match="Calibration needs"):
         PrecisionCalibration.from_features(features)
+
+
+def _terabyte_header(arrays: dict) -> bytes:
+    """``arrays`` saved, with the float32 mean's header declaring 10^12 floats."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 12,)})
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, header.getvalue() + b"\0" * 32 if name == "float32_mean.npy"
+                            else source.read(name))
+    return out.getvalue()
+
+
+def _compressed(arrays: dict) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("save, words", [
+    (_terabyte_header, "declares more data than it holds"),
+    (_compressed, "compressed or encrypted"),
+    (lambda arrays: _saved(**{**arrays, "float32_std": -arrays["float32_std"] - 1}),
+     "values no images can give"),
+    (lambda arrays: _saved(**{**arrays, "images": np.array([64, 64])}), "cannot be read"),
+])
+def test_arrays_that_ask_for_unbounded_memory_or_make_no_sense_are_refused(save, words):
+    """Nothing is allocated from a header before it is checked against the bytes present."""
+    fp32, bf16 = _pair()
+    arrays = {"images": np.array(64), "float32_mean": fp32.mean(0), "bfloat16_mean": bf16.mean(0),
+              "float32_std": fp32.std(0), "bfloat16_std": bf16.std(0)}
+    with pytest.raises(ValueError, match=words):
+        PrecisionCalibration.from_bytes(save(arrays))

@@ -24,12 +24,16 @@ class _FakeDecoder:
     """Stands in for a Keras model: ``save_weights`` is all the writer needs."""
 
     def save_weights(self, path):
-        Path(path).write_bytes(b"\x89HDF fake weights " * 500)
+        Path(path).write_bytes(b"\x89HDF fake weights " * 1000)  # enough for the tiny config
 
 
 def _write(path: Path, **overrides) -> Path:
-    kwargs = dict(decoder=_FakeDecoder(), vocab=_Dictish({"words": ["a", "dog"]}),
-                  decoder_config=_Dictish({"units": 8}), training={"epochs": 3},
+    kwargs = dict(decoder=_FakeDecoder(),
+                  vocab=_Dictish({"format": 1, "words": ["a", "dog"], "min_count": 1,
+                                  "max_length": 16}),
+                  decoder_config=_Dictish({"vocab_size": 6, "feature_dim": 512,
+                                           "embedding_dim": 2, "hidden_dim": 2, "dropout": 0.0}),
+                  training={"epochs": 3},
                   encoder={"image_size": 64, "precision": "float32", "features": "avg",
                            "weights_md5": "0" * 32},
                   provenance={"dataset_root": "/data"}, metrics={"bleu4": 0.5})

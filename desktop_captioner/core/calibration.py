@@ -26,6 +26,8 @@ encoding of the few undecided images and leaves the rest at the faster format's 
 from __future__ import annotations
 
 import io
+import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -96,21 +98,46 @@ class PrecisionCalibration:
     def from_bytes(cls, data: bytes) -> "PrecisionCalibration":
         """Inverse of ``to_bytes``; ValueError names what is missing or malformed."""
         try:
+            _check_arrays_fit(data)
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
                 mean = {p: arrays[f"{p}_mean"].astype(np.float32) for p in PRECISIONS}
                 std = {p: arrays[f"{p}_std"].astype(np.float32) for p in PRECISIONS}
                 images = int(arrays["images"])
                 tie_tolerance = (float(arrays["tie_tolerance"])
                                  if "tie_tolerance" in arrays.files else 0.0)
-        except (KeyError, OSError, ValueError, EOFError) as exc:
+        except (KeyError, OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile,
+                zlib.error) as exc:
             raise ValueError(f"the precision calibration cannot be read ({exc})") from exc
         shapes = {a.shape for a in (*mean.values(), *std.values())}
         if len(shapes) != 1 or len(next(iter(shapes))) != 1:
             raise ValueError(f"the precision calibration has mismatched shapes {sorted(shapes)}")
+        arrays_ok = all(np.isfinite(a).all() for a in (*mean.values(), *std.values()))
+        if not arrays_ok or any((a < 0).any() for a in std.values()) or images < 2:
+            raise ValueError("the precision calibration holds values no images can give")
         if not (np.isfinite(tie_tolerance) and tie_tolerance >= 0):
             raise ValueError(f"the precision calibration's tie tolerance {tie_tolerance} is not "
                              f"a non-negative number")
         return cls(mean=mean, std=std, images=images, tie_tolerance=tie_tolerance)
+
+
+def _check_arrays_fit(data: bytes) -> None:
+    """Refuse an ``.npz`` before NumPy allocates from it: ``to_bytes`` stores its arrays
+    uncompressed, so every array must be stored plainly and declare no more bytes than it has
+    (a header may otherwise declare a shape of terabytes)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as npz:
+        for info in npz.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x41:
+                raise ValueError(f"{info.filename} is compressed or encrypted")
+            if info.file_size > len(data):
+                raise ValueError(f"{info.filename} is larger than the calibration")
+            with npz.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                          else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = header(member)
+            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if dtype.hasobject or declared > info.file_size:
+                raise ValueError(f"{info.filename} declares more data than it holds")
 
 
 def tie_tolerance(trained_scores: np.ndarray, mapped_scores: np.ndarray) -> float:

@@ -24,10 +24,9 @@ from desktop_captioner.core.tf_runtime import keras, tf
 from keras import layers
 
 from desktop_captioner.core.errors import ModelFileError
+from desktop_captioner.core.model_schema import FEATURE_DIM
 from desktop_captioner.core.settings_record import SettingsRecord
 from desktop_captioner.core.vocabulary import PAD
-
-FEATURE_DIM = 512  # VGG16 notop, average-pooled
 
 
 @dataclass(frozen=True)

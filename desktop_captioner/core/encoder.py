@@ -21,6 +21,7 @@ from desktop_captioner.core.tf_runtime import keras, tf
 
 from desktop_captioner.core.errors import ImageLoadError
 from desktop_captioner.core.images import load_for_encoder
+from desktop_captioner.core.model_schema import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_FEATURES
 from desktop_captioner.core.precision import AUTO, PRECISIONS, resolve_precision
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 from desktop_captioner.core.settings_record import SettingsRecord
@@ -28,8 +29,6 @@ from desktop_captioner.core.weights import validate_weights_file, weights_md5
 
 log = logging.getLogger(__name__)
 
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024  # VGG16's five poolings need >= 32 px
-FEATURE_KINDS = ("avg",)
 # Decoding is Pillow work that releases the GIL; a few threads keep up with the model on any CPU.
 _DECODE_THREADS = 4
 
@@ -50,7 +49,7 @@ class EncoderConfig(SettingsRecord):
         if self.precision not in (*PRECISIONS, AUTO):
             raise ValueError(f"Unknown precision {self.precision!r}; "
                              "expected one of float32, bfloat16, auto.")
-        if self.features not in FEATURE_KINDS:
+        if self.features not in SUPPORTED_FEATURES:
             raise ValueError(f"Unknown feature kind {self.features!r}; expected 'avg'.")
 
     def resolved(self) -> "EncoderConfig":

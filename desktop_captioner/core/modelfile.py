@@ -12,6 +12,11 @@ architecture is rebuilt from ``DecoderConfig`` by our own code and only the weig
 model file from a stranger is as safe to open as a photo. ``read_manifest`` validates everything
 without importing TensorFlow (the GUI's "Model info" uses it); ``load_model_file`` imports Keras
 lazily to rebuild the decoder.
+
+Nor does a small file get to ask for unbounded work: every part's zip directory entry is checked
+(size limit, no encryption, stored or deflated) before it is inflated, parts are read through a
+bounded reader, and every setting is checked against ``core/model_schema.py`` (types, bounds,
+and that the parts fit each other) before anything is built from it.
 """
 
 from __future__ import annotations
@@ -31,22 +36,27 @@ from typing import Any
 from desktop_captioner import __version__
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.errors import ModelFileError
-from desktop_captioner.core.precision import PRECISIONS
+from desktop_captioner.core.model_schema import (CALIBRATION_MEMBER, ENCODER, MANIFEST_MEMBER,
+                                                 MAX_IMAGE_SIZE, MEMBER_LIMITS, MIN_IMAGE_SIZE,
+                                                 VOCABULARY_MEMBER, WEIGHTS_MEMBER, SchemaError,
+                                                 check_depth, check_manifest, check_settings,
+                                                 check_vocabulary, decoder_weight_bytes)
+from desktop_captioner.core.vocabulary import Vocabulary
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MODEL_SUFFIX", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE",
+           "MANIFEST_MEMBER", "WEIGHTS_MEMBER", "VOCABULARY_MEMBER", "CALIBRATION_MEMBER",
+           "LoadedModel", "read_manifest", "load_model_file", "library_versions",
+           "save_model_file"]
 
 FORMAT_NAME = "desktop-captioner-model"
 FORMAT_VERSION = 1
 MODEL_SUFFIX = ".dcmodel"
 
-MANIFEST_MEMBER = "manifest.json"
-WEIGHTS_MEMBER = "decoder.weights.h5"
-VOCABULARY_MEMBER = "vocabulary.json"
-CALIBRATION_MEMBER = "precision_calibration.npz"
 REQUIRED_MEMBERS = (WEIGHTS_MEMBER, VOCABULARY_MEMBER)
 REQUIRED_SECTIONS = ("members", "decoder", "training", "encoder", "provenance", "metrics")
-
-# What this version's encoder can reproduce; a model asking for anything else would caption badly.
-SUPPORTED_FEATURES = ("avg",)
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
+#: How members may be stored: what ``save_model_file`` writes, and never encrypted.
+_READABLE_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_ENCRYPTED_FLAGS = 0x1 | 0x40  # traditional and strong zip encryption
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -68,6 +78,16 @@ class LoadedModel:
         return self.manifest["encoder"].get("weights_md5", "")
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """Everything read from a model file, each part checked against ``core/model_schema.py``."""
+
+    manifest: dict[str, Any]
+    weights: bytes
+    vocab: Vocabulary
+    calibration: Any  # core.calibration.PrecisionCalibration or None
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -80,33 +100,84 @@ def _not_a_model(path: Path, detail: str) -> ModelFileError:
     return ModelFileError(f"{path} is not a desktop-captioner model file ({detail}).")
 
 
+def _refused(path: Path, detail: str) -> ModelFileError:
+    return ModelFileError(f"{path} cannot be used: {detail}.")
+
+
+def _unreadable(path: Path, exc: OSError) -> ModelFileError:
+    reason = "permission denied" if isinstance(exc, PermissionError) else (
+        exc.strerror or exc.__class__.__name__)
+    return ModelFileError(f"{path} cannot be read ({reason}).")
+
+
 def _open_zip(path: Path) -> zipfile.ZipFile:
-    if not path.is_file():
-        raise ModelFileError(f"{path} does not exist or is not a file.")
     try:
+        if not path.is_file():
+            raise ModelFileError(f"{path} does not exist or is not a file.")
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        with path.open("rb") as handle:
-            looks_like_zip = handle.read(4) == _ZIP_MAGIC
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        try:
+            with path.open("rb") as handle:
+                looks_like_zip = handle.read(4) == _ZIP_MAGIC
+        except OSError as read_exc:
+            raise _unreadable(path, read_exc) from read_exc
         if looks_like_zip:
             raise _damaged(path, "the zip archive is truncated or corrupt") from exc
         raise _not_a_model(path, "not a zip archive") from exc
 
 
-def _read_member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
+def _member_info(path: Path, archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
+    """The zip directory entry of ``name``, refused before anything is inflated when it is
+    encrypted, compressed in a way we never write, or declares more bytes than its part may."""
     try:
-        return archive.read(name)
+        info = archive.getinfo(name)
     except KeyError as exc:
         raise ModelFileError(f"{path} is missing its part {name}; the file is incomplete.") from exc
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
-        raise _damaged(path, f"{name} fails its checksum") from exc
+    if info.flag_bits & _ENCRYPTED_FLAGS:
+        raise _refused(path, f"its part {name} is encrypted, and model files never are")
+    if info.compress_type not in _READABLE_COMPRESSION:
+        raise _refused(path, f"its part {name} uses zip compression method "
+                             f"{info.compress_type}, which this version does not read")
+    limit = MEMBER_LIMITS[name]
+    if info.file_size > limit:
+        raise _refused(path, f"its part {name} inflates to {info.file_size:,} bytes, more than "
+                             f"the {limit:,} a model file may hold there")
+    return info
+
+
+def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The inflated bytes of a checked member, never more than its limit even if the zip
+    directory understates its size."""
+    limit = MEMBER_LIMITS[info.filename]
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        raise _damaged(path, f"{info.filename} fails its checksum") from exc
+    if len(data) > limit:
+        raise _refused(path, f"its part {info.filename} inflates to more than the {limit:,} "
+                             f"bytes a model file may hold there")
+    return data
 
 
 def _parse_json(path: Path, name: str, data: bytes) -> Any:
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _damaged(path, f"{name} is not valid JSON") from exc
+        value = json.loads(data.decode("utf-8"))
+    except RecursionError as exc:
+        raise _damaged(path, f"{name} is not valid JSON: it nests too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise _damaged(path, f"{name} is not valid JSON: {exc.msg.lower()}") from exc
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: an integer of 4,300+ digits
+        raise _damaged(path, f"{name} is not valid JSON this version can read") from exc
+    try:
+        check_depth(value)
+    except SchemaError as exc:
+        raise _refused(path, f"its {name} {exc}") from exc
+    return value
 
 
 def _check_header(path: Path, manifest: Any) -> None:
@@ -123,81 +194,101 @@ def _check_header(path: Path, manifest: Any) -> None:
     missing += [name for name in REQUIRED_MEMBERS if name not in manifest.get("members", {})]
     if missing:
         raise ModelFileError(f"{path} is missing parts of a model ({', '.join(missing)}).")
+    try:
+        check_manifest(manifest)
+    except SchemaError as exc:
+        raise _refused(path, str(exc)) from exc
 
 
-def _check_encoder(path: Path, encoder: dict[str, Any]) -> None:
-    features, precision = encoder.get("features"), encoder.get("precision")
-    size = encoder.get("image_size")
-    if features not in SUPPORTED_FEATURES:
-        raise ModelFileError(f"{path} asks for encoder features {features!r}, which this version "
-                             f"cannot compute (it knows {', '.join(SUPPORTED_FEATURES)}).")
-    if precision not in PRECISIONS:
-        raise ModelFileError(f"{path} asks for encoder precision {precision!r}, which this version "
-                             f"cannot use (it knows {', '.join(PRECISIONS)}).")
-    if (not isinstance(size, int) or isinstance(size, bool)
-            or not MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE):
-        raise ModelFileError(f"{path} asks for encoder image size {size!r}, outside the "
-                             f"supported {MIN_IMAGE_SIZE}-{MAX_IMAGE_SIZE} pixels.")
+def _read_parts(path: Path, archive: zipfile.ZipFile, manifest: dict[str, Any]) -> dict[str, bytes]:
+    """The parts the manifest lists and this version uses, each checked against its sha256.
+
+    Every directory entry is checked before any part is inflated, and the weights part must be
+    large enough for the decoder the manifest declares: a decoder is only built from weights
+    that exist, so a small file cannot ask for gigabytes of layers.
+    """
+    names = [name for name in manifest["members"] if name in MEMBER_LIMITS]
+    infos = [_member_info(path, archive, name) for name in names]
+    needed = decoder_weight_bytes(manifest["decoder"])
+    held = archive.getinfo(WEIGHTS_MEMBER).file_size
+    if needed > held:
+        raise _refused(path, f"its decoder weights do not fit its decoder settings, which "
+                             f"need {needed:,} bytes of weights where its weights part holds "
+                             f"{held:,}")
+    parts = {}
+    for info in infos:
+        data = _read_member(path, archive, info)
+        if _sha256(data) != manifest["members"][info.filename]:
+            raise _damaged(path, f"{info.filename} does not match its recorded sha256")
+        parts[info.filename] = data
+    return parts
 
 
-def _read_verified(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The manifest and every member's bytes, after every check that needs no TensorFlow."""
+def _vocabulary(path: Path, data: bytes, decoder_vocab_size: int) -> Vocabulary:
+    vocabulary = _parse_json(path, VOCABULARY_MEMBER, data)
+    try:
+        check_vocabulary(vocabulary, decoder_vocab_size)
+    except SchemaError as exc:
+        raise _refused(path, str(exc)) from exc
+    return Vocabulary.from_dict(vocabulary)
+
+
+def _calibration(path: Path, data: bytes, feature_dim: int) -> Any:
+    from desktop_captioner.core.calibration import PrecisionCalibration
+
+    try:
+        calibration = PrecisionCalibration.from_bytes(data)
+    except ValueError as exc:
+        raise _damaged(path, str(exc)) from exc
+    if calibration.mean["float32"].shape != (feature_dim,):
+        raise _damaged(path, "its precision calibration does not fit its decoder")
+    return calibration
+
+
+def _read_verified(path: Path) -> _Verified:
+    """Every part of ``path``, after every check that needs no TensorFlow."""
     path = Path(path)
     with _open_zip(path) as archive:
         if MANIFEST_MEMBER not in archive.namelist():
             raise _not_a_model(path, f"it has no {MANIFEST_MEMBER}")
-        manifest = _parse_json(path, MANIFEST_MEMBER, _read_member(path, archive, MANIFEST_MEMBER))
+        manifest_info = _member_info(path, archive, MANIFEST_MEMBER)
+        manifest = _parse_json(path, MANIFEST_MEMBER, _read_member(path, archive, manifest_info))
         _check_header(path, manifest)
-        members: dict[str, bytes] = {}
-        for name, expected in manifest["members"].items():
-            data = _read_member(path, archive, name)
-            if _sha256(data) != expected:
-                raise _damaged(path, f"{name} does not match its recorded sha256")
-            members[name] = data
-    _check_encoder(path, manifest["encoder"])
-    return manifest, members
+        parts = _read_parts(path, archive, manifest)
+    decoder = manifest["decoder"]
+    vocab = _vocabulary(path, parts[VOCABULARY_MEMBER], decoder["vocab_size"])
+    calibration = (_calibration(path, parts[CALIBRATION_MEMBER], decoder["feature_dim"])
+                   if CALIBRATION_MEMBER in parts else None)
+    return _Verified(manifest, parts[WEIGHTS_MEMBER], vocab, calibration)
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """Validate ``path`` completely and return its manifest, without importing TensorFlow."""
-    return _read_verified(Path(path))[0]
+    return _read_verified(Path(path)).manifest
 
 
 def load_model_file(path: str | Path) -> LoadedModel:
     """Validate ``path`` and rebuild its decoder from ``DecoderConfig`` plus the saved weights."""
-    from desktop_captioner.core.calibration import PrecisionCalibration
     from desktop_captioner.core.decoder import DecoderConfig, build_decoder
     from desktop_captioner.core.encoder import EncoderConfig
-    from desktop_captioner.core.vocabulary import Vocabulary
 
     path = Path(path)
-    manifest, members = _read_verified(path)
-    try:
-        vocab = Vocabulary.from_dict(
-            _parse_json(path, VOCABULARY_MEMBER, members[VOCABULARY_MEMBER]))
-        decoder_config = DecoderConfig.from_dict(manifest["decoder"])
-        encoder_config = EncoderConfig.from_dict(
-            {k: v for k, v in manifest["encoder"].items() if k != "weights_md5"})
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _damaged(path, f"its settings cannot be read: {exc}") from exc
-    calibration = None
-    if CALIBRATION_MEMBER in members:
-        try:
-            calibration = PrecisionCalibration.from_bytes(members[CALIBRATION_MEMBER])
-        except ValueError as exc:
-            raise _damaged(path, str(exc)) from exc
-        if calibration.mean["float32"].shape != (decoder_config.feature_dim,):
-            raise _damaged(path, "its precision calibration does not fit its decoder")
+    verified = _read_verified(path)
+    manifest = verified.manifest
+    decoder_config = DecoderConfig.from_dict(manifest["decoder"])
+    encoder_config = EncoderConfig.from_dict(
+        {k: v for k, v in manifest["encoder"].items() if k != "weights_md5"})
     decoder = build_decoder(decoder_config)
     with tempfile.TemporaryDirectory(prefix="dcmodel-") as tmp:
         weights_path = Path(tmp) / WEIGHTS_MEMBER
-        weights_path.write_bytes(members[WEIGHTS_MEMBER])
+        weights_path.write_bytes(verified.weights)
         try:
             decoder.load_weights(weights_path)
         except (ValueError, KeyError, OSError) as exc:
             raise _damaged(path, "its decoder weights do not fit its decoder settings") from exc
-    return LoadedModel(path=path, manifest=manifest, vocab=vocab, decoder_config=decoder_config,
-                       encoder_config=encoder_config, decoder=decoder, calibration=calibration)
+    return LoadedModel(path=path, manifest=manifest, vocab=verified.vocab,
+                       decoder_config=decoder_config, encoder_config=encoder_config,
+                       decoder=decoder, calibration=verified.calibration)
 
 
 def library_versions() -> dict[str, str]:
@@ -224,6 +315,10 @@ def save_model_file(out_path: str | Path, *, decoder: Any, vocab: Any, decoder_c
         members = {WEIGHTS_MEMBER: weights_path.read_bytes(), VOCABULARY_MEMBER: vocabulary}
     if calibration is not None:
         members[CALIBRATION_MEMBER] = calibration.to_bytes()
+    try:
+        check_settings("encoder", encoder, ENCODER)
+    except SchemaError as exc:
+        raise _refused(out_path, str(exc)) from exc
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -235,7 +330,6 @@ def save_model_file(out_path: str | Path, *, decoder: Any, vocab: Any, decoder_c
                        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
         "metrics": metrics,
     }
-    _check_encoder(out_path, encoder)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(MANIFEST_MEMBER, json.dumps(manifest, ensure_ascii=False, indent=2))

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
@@ -223,8 +225,10 @@ class _Checkpoint:
                 best = [archive[f"best_{i}"] for i in range(len(model.weights))]
         except CaptionerError:
             raise
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            raise CaptionerError(f"The checkpoint {self.path} is damaged ({exc}).") from exc
+        except (OSError, KeyError, ValueError, TypeError, EOFError, RecursionError,
+                zipfile.BadZipFile, zlib.error) as exc:
+            raise CaptionerError(f"The checkpoint {self.path} is damaged ({exc}); train "
+                                 f"without resuming to start over.") from exc
         return best, state
 
 
