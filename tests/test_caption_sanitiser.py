@@ -8,7 +8,6 @@ import csv
 import hashlib
 import io
 import json
-import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -35,10 +34,6 @@ CLEANED = "a dog forged.jpg fake caption [2Jwiped x y"
 ])
 def test_clean_caption(raw, clean):
     assert clean_caption(raw) == clean
-
-
-def _is_clean(text: str) -> bool:
-    return all(unicodedata.category(ch) != "Cc" for ch in text)
 
 
 @pytest.fixture
