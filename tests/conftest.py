@@ -11,6 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tests.support.fake_vgg16 import write_fake_vgg16_weights  # noqa: E402
+from tests.support.photos import make_photo  # noqa: E402
 
 
 
@@ -42,3 +43,13 @@ def trained_model(trained_run) -> Path:
     """A trained ``.dcmodel`` (BLEU-4 >= 0.8 on its held-out scenes) made with ``weights_file``."""
     assert trained_run.exit_code == 0, trained_run.stderr[-2000:]
     return trained_run.model
+
+
+@pytest.fixture
+def album(tmp_path) -> Path:
+    """Two small photos in a folder (test modules that need other photos define their own)."""
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for index, name in enumerate(("a.jpg", "b.png")):
+        make_photo(folder / name, seed=index)
+    return folder

@@ -5,19 +5,19 @@ sidecar lines."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from desktop_captioner.cli import main
+from desktop_captioner.core import modelfile
 from desktop_captioner.core.export import csv_text, jsonl_text
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.text import clean_caption
 from tests.support.fake_captioner import install_fake_captioner
+from tests.support.model_files import rewritten_model
 from tests.support.photos import make_photo
 
 FORGING = "a dog\nforged.jpg\tfake caption\r\n\x1b[2Jwiped\x00\x85x\u2028y\x7f"
@@ -34,15 +34,6 @@ CLEANED = "a dog forged.jpg fake caption [2Jwiped x y"
 ])
 def test_clean_caption(raw, clean):
     assert clean_caption(raw) == clean
-
-
-@pytest.fixture
-def album(tmp_path) -> Path:
-    folder = tmp_path / "album"
-    folder.mkdir()
-    for index, name in enumerate(("a.jpg", "b.png")):
-        make_photo(folder / name, seed=index)
-    return folder
 
 
 @pytest.fixture
@@ -118,21 +109,12 @@ def test_the_captioner_cleans_a_vocabulary_word_with_a_newline():
 def _with_hostile_words(model: Path, out: Path) -> Path:
     """A copy of ``model`` whose every vocabulary word carries a newline and a tab (the
     manifest's checksums are updated, so only the words themselves are hostile)."""
-    from desktop_captioner.core import modelfile
+    def hostile(members: dict[str, bytes]) -> None:
+        vocabulary = json.loads(members[modelfile.VOCABULARY_MEMBER])
+        vocabulary["words"] = [f"{word}\nforged.jpg\t{word}" for word in vocabulary["words"]]
+        members[modelfile.VOCABULARY_MEMBER] = json.dumps(vocabulary).encode()
 
-    with zipfile.ZipFile(model) as source:
-        members = {name: source.read(name) for name in source.namelist()}
-    vocabulary = json.loads(members[modelfile.VOCABULARY_MEMBER])
-    vocabulary["words"] = [f"{word}\nforged.jpg\t{word}" for word in vocabulary["words"]]
-    members[modelfile.VOCABULARY_MEMBER] = json.dumps(vocabulary).encode()
-    manifest = json.loads(members.pop(modelfile.MANIFEST_MEMBER))
-    manifest["members"] = {name: hashlib.sha256(data).hexdigest()
-                           for name, data in members.items()}
-    with zipfile.ZipFile(out, "w") as target:
-        target.writestr(modelfile.MANIFEST_MEMBER, json.dumps(manifest))
-        for name, data in members.items():
-            target.writestr(name, data)
-    return out
+    return rewritten_model(model, out, hostile)
 
 
 def test_a_model_with_newlines_in_its_words_cannot_forge_stdout_lines(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import zipfile
@@ -14,6 +13,7 @@ from desktop_captioner.core import modelfile
 from desktop_captioner.core.dataset import load_dataset
 from desktop_captioner.core.errors import Cancelled, ModelFileError, WeightsError
 from desktop_captioner.core.progress import CancelToken
+from tests.support.model_files import rewritten_model
 
 
 @pytest.fixture(scope="module")
@@ -111,25 +111,9 @@ def test_loaded_model_is_independent_of_the_file(trained_model, tmp_path):
     assert loaded.encoder_config.image_size == 64 and len(loaded.weights_md5) == 32
 
 
-def _rewritten(model: Path, out: Path, change) -> Path:
-    """A copy of ``model`` whose members ``change(members)`` edits in place; the manifest's
-    checksums are brought up to date, so only the edit itself can make it unreadable."""
-    with zipfile.ZipFile(model) as source:
-        members = {name: source.read(name) for name in source.namelist()}
-    change(members)
-    manifest = json.loads(members.pop(modelfile.MANIFEST_MEMBER))
-    manifest["members"] = {name: hashlib.sha256(data).hexdigest()
-                           for name, data in members.items()}
-    with zipfile.ZipFile(out, "w") as target:
-        target.writestr(modelfile.MANIFEST_MEMBER, json.dumps(manifest))
-        for name, data in members.items():
-            target.writestr(name, data)
-    return out
-
-
 def _without_calibration(model: Path, out: Path) -> Path:
     """The same model as a file written before precision calibration existed."""
-    return _rewritten(model, out, lambda members: members.pop(modelfile.CALIBRATION_MEMBER))
+    return rewritten_model(model, out, lambda members: members.pop(modelfile.CALIBRATION_MEMBER))
 
 
 def test_trained_models_carry_a_calibration_and_default_to_auto(captioner, trained_model):
@@ -163,7 +147,7 @@ def test_a_calibration_that_does_not_fit_the_decoder_is_refused(trained_model, t
 
     rows = np.arange(28, dtype=np.float32).reshape(4, 7)  # 7 features; the decoder takes 512
     wrong = PrecisionCalibration.from_features({"float32": rows, "bfloat16": rows})
-    bad = _rewritten(trained_model, tmp_path / "bad.dcmodel", lambda members: members.update(
+    bad = rewritten_model(trained_model, tmp_path / "bad.dcmodel", lambda members: members.update(
         {modelfile.CALIBRATION_MEMBER: wrong.to_bytes()}))
     with pytest.raises(ModelFileError, match="calibration does not fit"):
         modelfile.load_model_file(bad)

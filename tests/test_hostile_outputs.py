@@ -29,15 +29,6 @@ from tests.support.photos import make_photo
 
 
 @pytest.fixture
-def album(tmp_path) -> Path:
-    folder = tmp_path / "album"
-    folder.mkdir()
-    for index, name in enumerate(("a.jpg", "b.png")):
-        make_photo(folder / name, seed=index)
-    return folder
-
-
-@pytest.fixture
 def model(monkeypatch, tmp_path) -> Path:
     return install_fake_captioner(monkeypatch, tmp_path)
 
