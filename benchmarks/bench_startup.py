@@ -33,6 +33,7 @@ from pathlib import Path
 import benchkit
 
 TARGET_S = 1.0
+HOME_VAR = "DESKTOP_CAPTIONER_HOME"  # also the working folder: `python -m` puts it first on sys.path
 WINDOW_TIMEOUT_S = 60
 FLOOR_CODE = """
 import sys
@@ -65,6 +66,9 @@ class MapWatcher:
                                       bufsize=1)
         self._maps: queue.Queue[tuple[float, str]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
+        time.sleep(0.5)
+        if self._proc.poll() is not None:
+            raise SystemExit(f"xev could not watch display {display}")
 
     def _read(self) -> None:
         pending = None
@@ -97,8 +101,8 @@ def time_one(contender: Contender, watcher: MapWatcher, display: str) -> float:
     """Seconds from just before the process starts to its first mapped top-level window."""
     watcher.drain()
     start = time.perf_counter()
-    proc = subprocess.Popen(contender.argv, env=contender.env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(contender.argv, env=contender.env, cwd=contender.env[HOME_VAR],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         mapped, window = watcher.next_map(WINDOW_TIMEOUT_S)
         name = window_name(display, window)
@@ -119,18 +123,23 @@ def time_one(contender: Contender, watcher: MapWatcher, display: str) -> float:
 
 
 def start_xvfb() -> tuple[subprocess.Popen, str]:
-    """An Xvfb of our own on the first free display from :96."""
-    number = next(n for n in range(96, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
-                  and not Path(f"/tmp/.X{n}-lock").exists())
-    display = f":{number}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten",
-                               "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if subprocess.run(["xdpyinfo", "-display", display], capture_output=True).returncode == 0:
-            return server, display
-        time.sleep(0.05)
-    server.terminate()
-    raise SystemExit(f"Xvfb did not start on {display}")
+    """An Xvfb of our own on the first display from :96 that it can take."""
+    for number in range(96, 200):
+        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
+            continue
+        display = f":{number}"
+        server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten",
+                                   "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if server.poll() is not None:
+                break  # another server took it meanwhile: try the next number
+            if subprocess.run(["xdpyinfo", "-display", display],
+                              capture_output=True).returncode == 0:
+                return server, display
+            time.sleep(0.05)
+        server.terminate()
+        server.wait()
+    raise SystemExit("Xvfb did not start")
 
 
 def labelled(values: list[str]) -> list[tuple[str, Path]]:
@@ -150,7 +159,7 @@ def contenders(args, display: str, homes: Path) -> list[Contender]:
     def env(label: str, **extra: str) -> dict[str, str]:
         home = homes / label
         home.mkdir()
-        return {**base, "DESKTOP_CAPTIONER_HOME": str(home), **extra}
+        return {**base, HOME_VAR: str(home), **extra}
 
     found = [Contender("floor", [sys.executable, "-c", FLOOR_CODE], env("floor"))]
     for label, root in labelled(args.source or [f"source={benchkit.REPO_ROOT}"]):
