@@ -25,7 +25,7 @@ import exiv2
 from desktop_captioner.core import exiv2_access as ex
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.errors import CaptionerError, os_error_reason
-from desktop_captioner.core.metadata_modes import METADATA_MODES, MODE_EMBED, MODE_XMP
+from desktop_captioner.core.metadata_modes import METADATA_MODES, MODE_XMP
 from desktop_captioner.core.text import clean_caption
 
 XMP_SIDECAR_SUFFIX = ".xmp"
