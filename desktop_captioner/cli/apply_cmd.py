@@ -20,7 +20,7 @@ from desktop_captioner.cli.metadata_output import add_metadata_argument, write_m
 from desktop_captioner.core.atomic import atomic_write_text
 from desktop_captioner.core.errors import describe_os_error
 from desktop_captioner.core.export_reader import read_export
-from desktop_captioner.core.metadata import MODE_EMBED, MODE_XMP
+from desktop_captioner.core.metadata_modes import MODE_EMBED, MODE_XMP
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.sidecars import (DEFAULT_SIDECAR_EXT, SidecarNames,
                                              normalise_sidecar_ext)

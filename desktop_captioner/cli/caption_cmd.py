@@ -22,8 +22,7 @@ from desktop_captioner.cli.caption_outputs import CaptionOutputs
 from desktop_captioner.cli.metadata_output import add_metadata_argument
 from desktop_captioner.cli.terminal import TerminalProgress
 from desktop_captioner.core.errors import CaptionerError
-from desktop_captioner.core.existing_captions import read_existing_caption
-from desktop_captioner.core.images import is_image_path
+from desktop_captioner.core.image_types import is_image_path
 from desktop_captioner.core.ordered_batches import ordered_batches
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.resume import ResumeState, read_resume
@@ -161,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
     resume = _read_resume(targets, work) if args.resume else None
     done = resume.done if resume is not None else {}
     if args.skip_captioned:  # an image the resumed file lists stays in, to keep its place
+        from desktop_captioner.core.existing_captions import read_existing_caption  # exiv2
+
         work.skip(lambda image: image not in done
                   and read_existing_caption(image, names) is not None)
     kept, to_do = _split_done(work.rows, resume)

@@ -13,8 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Iterable
 
-from desktop_captioner.core.metadata import (METADATA_MODES, MODE_EMBED, MetadataError,
-                                             write_caption_metadata)
+from desktop_captioner.core.metadata_modes import METADATA_MODES, MODE_EMBED
 from desktop_captioner.core.results import CaptionResult
 
 
@@ -32,6 +31,8 @@ class MetadataCounts:
 
 def write_metadata_for(results: Iterable[CaptionResult], mode: str) -> MetadataCounts:
     """Write each successful, non-empty caption with ``write_caption_metadata``."""
+    from desktop_captioner.core.metadata import MetadataError, write_caption_metadata  # exiv2
+
     counts = MetadataCounts()
     for result in results:
         caption = result.caption.strip()

@@ -6,7 +6,6 @@ import argparse
 
 from desktop_captioner.cli.terminal import TerminalProgress
 from desktop_captioner.core.dataset import load_dataset
-from desktop_captioner.core.sample_dataset import make_sample_dataset
 
 
 def _at_least(minimum: int):
@@ -34,6 +33,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from desktop_captioner.core.sample_dataset import make_sample_dataset  # Pillow: only here
+
     terminal = TerminalProgress()
     try:
         root = make_sample_dataset(args.dir, images=args.images, seed=args.seed, size=args.size,

@@ -17,7 +17,7 @@ from desktop_captioner.core.dataset_readers import (CaptionLine, Problem, Proble
                                                     read_kaggle_captions, read_text_lines,
                                                     read_token_file)
 from desktop_captioner.core.errors import DatasetError, describe_os_error, os_error_reason
-from desktop_captioner.core.images import is_image_path
+from desktop_captioner.core.image_types import is_image_path
 
 __all__ = ["Dataset", "Problem", "load_dataset", "seeded_split", "SPLIT_NAMES",
            "IMAGES_DIR_NAMES", "TOKEN_FILE_NAME", "KAGGLE_CAPTIONS_NAME", "SPLIT_FILE_NAMES"]

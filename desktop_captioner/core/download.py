@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
+
+if TYPE_CHECKING:
+    import urllib.request
 
 CHUNK_BYTES = 256 * 1024
 DOWNLOAD_PHASE = "download"
@@ -84,6 +85,8 @@ def _md5_so_far(partial: Path, start: int):
 
 
 def _request(url: str, start: int) -> urllib.request.Request:
+    import urllib.request  # the HTTP stack (~40 ms to import) only when a download starts
+
     headers = {"Range": f"bytes={start}-"} if start else {}
     return urllib.request.Request(url, headers=headers)
 
@@ -92,6 +95,10 @@ def _stream(url: str, partial: Path, size: int | None, progress: ProgressCallbac
             cancel: CancelToken | None, timeout: float) -> str:
     """Write the response body to ``partial``, after the bytes an earlier attempt left there
     when the server sends just the rest; returns the whole file's MD5 hex digest."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
     start = _resume_point(partial, size)
     done = 0
     try:

@@ -19,9 +19,6 @@ from desktop_captioner.core.errors import ImageLoadError
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
-
 # 120 megapixels: above any consumer camera (100 MP medium format included), far below what
 # would exhaust memory. Checked from the header, before a single pixel is decoded.
 MAX_IMAGE_PIXELS = 120_000_000
@@ -36,11 +33,6 @@ _EXIF_ORIENTATION = 0x0112
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 _TRANSPARENT_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
-
-
-def is_image_path(path: str | os.PathLike) -> bool:
-    """True when the name has an image extension; no disk access, so folder scans stay fast."""
-    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
 def load_image(path: str | os.PathLike) -> Image.Image:

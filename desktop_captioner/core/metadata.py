@@ -25,10 +25,9 @@ import exiv2
 from desktop_captioner.core import exiv2_access as ex
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.errors import CaptionerError, os_error_reason
+from desktop_captioner.core.metadata_modes import METADATA_MODES, MODE_XMP
 from desktop_captioner.core.text import clean_caption
 
-MODE_XMP, MODE_EMBED = "xmp", "embed"
-METADATA_MODES = (MODE_XMP, MODE_EMBED)
 XMP_SIDECAR_SUFFIX = ".xmp"
 
 

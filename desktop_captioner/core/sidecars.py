@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from desktop_captioner.core.images import is_image_path
+from desktop_captioner.core.image_types import is_image_path
 
 DEFAULT_SIDECAR_EXT = ".txt"
 

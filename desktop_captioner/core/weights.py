@@ -15,13 +15,15 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import h5py
+from typing import TYPE_CHECKING
 
 from desktop_captioner.core import bundled, paths
 from desktop_captioner.core.download import DownloadError, download_file
 from desktop_captioner.core.errors import WeightsError, describe_os_error
 from desktop_captioner.core.progress import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:
+    import h5py
 
 WEIGHTS_FILENAME = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
@@ -108,6 +110,8 @@ def download_weights(dest: Path | None = None, *, url: str = WEIGHTS_URL, md5: s
 def validate_weights_file(path: str | Path) -> None:
     """Raise ``WeightsError`` unless ``path`` holds VGG16's 13 conv layers in Keras' legacy HDF5
     layout (the one ``keras.applications.VGG16(weights=path)`` reads) and nothing else."""
+    import h5py  # with numpy, ~200 ms: only when a file is checked, never before the window
+
     path = Path(path)
     _existing(path, "")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtCore import QByteArray, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter,
 
 from desktop_captioner.core import weights
 from desktop_captioner.core.errors import WeightsError
-from desktop_captioner.core.images import IMAGE_EXTENSIONS
+from desktop_captioner.core.image_types import IMAGE_EXTENSIONS
 from desktop_captioner.gui import exporting, importing
 from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.dialogs.model_info import show_model_info
@@ -26,7 +26,6 @@ from desktop_captioner.gui.models.image_list_model import (CAPTIONING, EDITED, E
 from desktop_captioner.gui.session import SessionKeeper
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.settings_schema import decode_geometry
-from desktop_captioner.gui.training import TrainingDialog
 from desktop_captioner.gui.unsaved_guard import Decision, UnsavedGuard
 from desktop_captioner.gui.widgets.caption_options_menu import BeamWidthMenu, PrecisionMenu
 from desktop_captioner.gui.widgets.empty_state import EmptyStateWidget
@@ -37,6 +36,9 @@ from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
 from desktop_captioner.gui.captioning import CaptioningController
 from desktop_captioner.gui.workers.caption_worker import LoadCaptioner, ModelInfo
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
+
+if TYPE_CHECKING:
+    from desktop_captioner.gui.training import TrainingDialog
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +289,8 @@ class MainWindow(QMainWindow):
     def open_training_dialog(self, dataset_dir: Path | None = None) -> None:
         """Open (or raise) the training dialog; its trained model can be loaded straight away."""
         if self.training_dialog is None:
+            from desktop_captioner.gui.training import TrainingDialog  # charts, datasets: on use
+
             try:
                 location = weights.find_weights(self.weights_override or self.settings.weights_path
                                                 or None)

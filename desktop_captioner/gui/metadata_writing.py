@@ -19,7 +19,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from desktop_captioner.core.metadata import MODE_EMBED, MetadataError, write_caption_metadata
+from desktop_captioner.core.metadata_modes import MODE_EMBED
 from desktop_captioner.gui.dialogs.write_metadata_dialog import WriteMetadataDialog
 from desktop_captioner.gui.models.image_list_model import CAPTIONED, ImageListModel
 from desktop_captioner.gui.settings import Settings
@@ -54,6 +54,8 @@ class _WriteJob(QRunnable):
         self.captions, self.mode, self.relay, self.stop = captions, mode, relay, stop
 
     def run(self) -> None:
+        from desktop_captioner.core import metadata  # exiv2: not before the window shows
+
         outcome = WriteOutcome(self.mode)
         last = time.monotonic()
         for done, (path, caption) in enumerate(self.captions, start=1):
@@ -61,9 +63,9 @@ class _WriteJob(QRunnable):
                 outcome.stopped = True
                 break
             try:
-                write_caption_metadata(path, caption, self.mode)
+                metadata.write_caption_metadata(path, caption, self.mode)
                 outcome.written += 1
-            except MetadataError as exc:
+            except metadata.MetadataError as exc:
                 outcome.failures.append((path, str(exc)))
             except Exception as exc:  # noqa: BLE001 - a bug hit by one photo fails that photo only
                 log.exception("writing the caption of %s failed", path)

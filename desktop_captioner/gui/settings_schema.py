@@ -12,7 +12,7 @@ import base64
 import binascii
 from typing import Callable
 
-from desktop_captioner.core.metadata import METADATA_MODES
+from desktop_captioner.core.metadata_modes import METADATA_MODES
 from desktop_captioner.core.precision import PRECISIONS
 from desktop_captioner.core.sidecars import normalise_sidecar_ext
 

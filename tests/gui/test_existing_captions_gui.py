@@ -8,10 +8,10 @@ import threading
 import pytest
 from PySide6.QtCore import Qt
 
+from desktop_captioner.core import existing_captions
 from desktop_captioner.core.metadata import write_caption_metadata
 from desktop_captioner.core.results import SOURCE_IMPORTED
 from desktop_captioner.gui.models.image_list_model import COL_STATUS, DONE, HAS_CAPTION, NEW
-from desktop_captioner.gui.workers import folder_walker
 from tests.gui.conftest import (add_and_wait, select_rows, statuses, wait_for_model,
                                 write_photo)
 
@@ -57,13 +57,13 @@ def test_existing_captions_show_as_has_caption_and_imported(qtbot, make_window,
 
 def test_captions_are_read_in_the_walk_thread(qtbot, make_window, captioned_folder, monkeypatch):
     threads = []
-    read = folder_walker.read_existing_caption
+    read = existing_captions.read_existing_caption
 
     def recording(image, sidecar_names):
         threads.append(threading.current_thread())
         return read(image, sidecar_names)
 
-    monkeypatch.setattr(folder_walker, "read_existing_caption", recording)
+    monkeypatch.setattr(existing_captions, "read_existing_caption", recording)
     window = make_window()
     add_and_wait(qtbot, window, [captioned_folder], rows=4)
     assert len(threads) == 4
@@ -75,7 +75,7 @@ def test_reading_can_be_turned_off(qtbot, make_window, captioned_folder, monkeyp
     window = make_window()
     window.read_captions_action.trigger()  # on by default: now off, and remembered
     assert window.settings.read_existing_captions is False
-    monkeypatch.setattr(folder_walker, "read_existing_caption",
+    monkeypatch.setattr(existing_captions, "read_existing_caption",
                         lambda *a: pytest.fail("captions were read although turned off"))
     add_and_wait(qtbot, window, [captioned_folder], rows=4)
     assert set(statuses(window).values()) == {NEW}

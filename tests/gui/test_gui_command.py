@@ -45,6 +45,20 @@ def test_the_gui_imports_without_tensorflow():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_nothing_slow_is_imported_before_the_window_shows(tmp_path):
+    """`desktop-captioner gui` up to ``window.show()``: the command line parsed, the app and
+    window modules imported. Pillow, numpy, h5py and exiv2 load when first used, not here."""
+    code = ("import sys; from pathlib import Path; import desktop_captioner.cli as cli; "
+            "cli.build_parser(Path('log')).parse_args(['gui']); "
+            "import desktop_captioner.gui.app, desktop_captioner.gui.main_window; "
+            "bad = sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('PIL', 'numpy', 'h5py', 'exiv2')); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "DESKTOP_CAPTIONER_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_the_app_icon_is_found(qapp):
     assert not app.app_icon().isNull()
 

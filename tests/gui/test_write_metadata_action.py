@@ -10,9 +10,9 @@ import threading
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from desktop_captioner.core import metadata
 from desktop_captioner.core.existing_captions import read_existing_caption
 from desktop_captioner.core.sidecars import SidecarNames
-from desktop_captioner.gui import metadata_writing
 from desktop_captioner.gui.dialogs.write_metadata_dialog import WriteMetadataDialog
 from desktop_captioner.gui.models.image_list_model import DONE, EDITED, NEW, ImageItem
 from desktop_captioner.gui.settings import settings_path
@@ -51,13 +51,13 @@ def _caption_in(path) -> str | None:
 def test_sidecars_for_every_captioned_row_written_off_the_gui_thread(qtbot, window, tmp_path,
                                                                      monkeypatch):
     threads = []
-    write = metadata_writing.write_caption_metadata
+    write = metadata.write_caption_metadata
 
     def recording(image, caption, mode):
         threads.append(threading.current_thread())
         return write(image, caption, mode)
 
-    monkeypatch.setattr(metadata_writing, "write_caption_metadata", recording)
+    monkeypatch.setattr(metadata, "write_caption_metadata", recording)
     _answer(monkeypatch, "xmp")
     before = _digest(tmp_path / "a.jpg")
 

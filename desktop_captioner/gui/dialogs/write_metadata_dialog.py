@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QGroupBox, QRadioButton,
                                QVBoxLayout, QWidget)
 
-from desktop_captioner.core.metadata import MODE_EMBED, MODE_XMP
+from desktop_captioner.core.metadata_modes import MODE_EMBED, MODE_XMP
 
 
 class WriteMetadataDialog(QDialog):

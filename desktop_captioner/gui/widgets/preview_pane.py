@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop_captioner.core.images import image_size
 from desktop_captioner.gui.models.image_list_model import (ERROR, STATUS_LABELS, ImageItem,
                                                            ImageListModel)
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
@@ -33,6 +32,8 @@ class CaptionEdit(QPlainTextEdit):
 
 
 def _file_details(path: Path) -> str:
+    from desktop_captioner.core.images import image_size  # Pillow: after the window shows
+
     try:
         size = path.stat().st_size
     except OSError:

@@ -15,13 +15,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from desktop_captioner.core.existing_captions import ExistingCaption, read_existing_caption
-from desktop_captioner.core.images import is_image_path
+from desktop_captioner.core.image_types import is_image_path
 from desktop_captioner.core.sidecars import SidecarNames
+
+if TYPE_CHECKING:
+    from desktop_captioner.core.existing_captions import ExistingCaption
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,9 @@ class _WalkJob(QRunnable):
     def _found(self, path: Path) -> FoundImage:
         if self.sidecar_names is None:
             return FoundImage(path)
-        existing = read_existing_caption(path, self.sidecar_names)
+        from desktop_captioner.core import existing_captions  # exiv2: not before the window shows
+
+        existing = existing_captions.read_existing_caption(path, self.sidecar_names)
         time.sleep(0)  # hand the GIL to the GUI thread if it waits (see PAUSE_AFTER_CHUNK)
         return FoundImage(path, existing)
 

@@ -20,7 +20,6 @@ from PySide6.QtGui import QImage, QPixmap
 from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write_bytes
 from desktop_captioner.core.errors import ImageLoadError
-from desktop_captioner.core.images import load_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,8 @@ def decode_thumbnail(path: Path, max_side: int, use_disk_cache: bool) -> QImage:
         image = QImage(str(cache_file))
         if not image.isNull():
             return image
+    from desktop_captioner.core.images import load_thumbnail  # Pillow: after the window shows
+
     picture = load_thumbnail(path, max_side)
     data = picture.tobytes("raw", "RGB")
     image = QImage(data, picture.width, picture.height, 3 * picture.width,
