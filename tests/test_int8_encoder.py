@@ -8,6 +8,7 @@ import csv
 import logging
 import random
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,10 +25,11 @@ from desktop_captioner.core.sample_dataset import draw_scene, random_scene
 
 SIZE = 64
 #: Share of unseen scenes whose int8 caption must equal the float32-trained model's own. Measured
-#: on the 120 held-out scenes of the session's 64-px model: 100% (with and without the near-tie
-#: re-check). The 64-px tiny model's captions hinge on few features, so the floor is set below
-#: the issue's 95% (a 224-px target, checked in benchmarks/bench_int8.py) to stay honest for
-#: any seed, yet high enough that a broken mapping or a wrong quantisation (under 50%) fails.
+#: on the 60 held-out scenes of the session's 64-px model: 96.7% (28 of 60 re-made by the
+#: near-tie re-check; 71.7% from mapped int8 features alone). The tiny 64-px model on random
+#: VGG16 weights is far more sensitive to rounding than a 224-px one, and 60 scenes make one
+#: caption 1.7%, so the floor sits below the issue's 95% (a 224-px target, measured by
+#: benchmarks/bench_int8.py) yet well above what a broken mapping or re-check gives (~72%).
 AGREEMENT_FLOOR = 0.90
 
 
@@ -140,6 +142,19 @@ def test_a_model_the_runtime_refuses_falls_back_to_float32(weights_file, cached_
     assert sum(r.levelno >= logging.WARNING for r in caplog.records) == 1
 
 
+def test_a_failed_conversion_falls_back_to_float32(weights_file, monkeypatch, caplog):
+    def fail(model, size):
+        raise RuntimeError("converter crashed")
+    monkeypatch.setattr(int8_encoder, "convert_to_int8", fail)
+    with caplog.at_level(logging.WARNING):
+        encoder = Encoder(weights_file, EncoderConfig(image_size=SIZE, precision="int8"))
+    assert encoder.config.precision == "float32"
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "converter crashed" in warning.getMessage()
+    assert not int8_encoder.cached_model_path("x", SIZE).parent.exists() or not any(
+        int8_encoder.cached_model_path("x", SIZE).parent.iterdir())
+
+
 @pytest.mark.parametrize("bf16, int8_faster, expected", [
     (True, True, "bfloat16"), (True, False, "bfloat16"),
     (False, True, "int8"), (False, False, "float32"),
@@ -181,6 +196,26 @@ def test_the_speed_test_runs_once_per_machine_and_runtime(monkeypatch):
         measured_int8_is_faster.cache_clear()
 
 
+def test_calibration_round_trips_int8_and_reads_files_without_it():
+    from desktop_captioner.core.calibration import PrecisionCalibration
+
+    rng = np.random.default_rng(0)
+    rows = {p: rng.normal(size=(8, 5)).astype(np.float32) for p in ("float32", "bfloat16", "int8")}
+    calibration = replace(PrecisionCalibration.from_features(rows), tie_tolerance=0.01,
+                          int8_tie_tolerance=0.03)
+    again = PrecisionCalibration.from_bytes(calibration.to_bytes())
+    assert again.covers("int8") and again.int8_tie_tolerance == 0.03
+    np.testing.assert_array_equal(again.mean["int8"], calibration.mean["int8"])
+    assert again.tolerance("int8", "float32") == again.tolerance("bfloat16", "int8") == 0.03
+    assert again.tolerance("bfloat16", "float32") == 0.01
+
+    old = PrecisionCalibration.from_bytes(PrecisionCalibration.from_features(
+        {p: rows[p] for p in ("float32", "bfloat16")}).to_bytes())
+    assert not old.covers("int8") and old.covers("bfloat16") and old.int8_tie_tolerance == 0.0
+    with pytest.raises(ValueError, match="Calibration needs"):
+        PrecisionCalibration.from_features({p: rows[p] for p in ("float32", "int8")})
+
+
 @pytest.fixture(scope="module")
 def held_out(trained_run) -> list:
     dataset = load_dataset(trained_run.dataset)
@@ -191,22 +226,25 @@ def test_int8_captions_agree_with_the_trained_precisions(trained_model, weights_
                                                          cached_int8):
     calibration = load_model_file(trained_model).calibration
     assert calibration.covers("int8") and calibration.covers("bfloat16")
+    assert 0.0 < calibration.int8_tie_tolerance < 0.5
     trained = Captioner.load(trained_model, weights=weights_file, precision="float32")
     int8 = Captioner.load(trained_model, weights=weights_file, precision="int8")
     assert int8.precision == "int8"
     reference = [r.caption for r in trained.caption(held_out, batch_size=32)]
     found = [r.caption for r in int8.caption(held_out, batch_size=32)]
     agree = np.mean([a == b for a, b in zip(reference, found)])
-    print(f"int8/float32 identical captions: {agree:.1%} of {len(held_out)}, "
-          f"{int8.rechecked} re-checked")
-    assert agree >= AGREEMENT_FLOOR
+
+    int8.model.calibration = replace(calibration, int8_tie_tolerance=0.0)  # mapping only
+    mapped_only = np.mean([a == b.caption for a, b in zip(
+        reference, int8.caption(held_out, batch_size=32))])
+    print(f"int8/float32 identical captions: {agree:.1%} of {len(held_out)} "
+          f"({int8.rechecked} re-checked); {mapped_only:.1%} without the re-check")
+    assert agree >= AGREEMENT_FLOOR and agree >= mapped_only
 
 
 def test_models_without_int8_statistics_caption_in_int8_unmapped(trained_model, weights_file,
                                                                  cached_int8, tmp_path, caplog,
                                                                  monkeypatch):
-    from dataclasses import replace
-
     from desktop_captioner.core import captioner as captioner_module
 
     model = load_model_file(trained_model)

@@ -21,6 +21,11 @@ stores how much the winning caption's score moves between them (``tie_tolerance`
 made from the other precision's features whose lead over the next-best caption is smaller than
 that is re-made from the trained precision's features (``Captioner``). That costs a second
 encoding of the few undecided images and leaves the rest at the faster format's speed.
+
+int8 (``core/int8_encoder.py``) is calibrated the same way when the training machine can run it:
+its statistics are stored beside the other two, with its own tie tolerance (its rounding is
+coarser, so its scores move more). Files from before int8 have none; they caption in int8
+unmapped (with a warning) when asked to, and "auto" keeps them off int8.
 """
 
 from __future__ import annotations
@@ -62,8 +67,15 @@ class PrecisionCalibration:
     std: Mapping[str, np.ndarray]
     images: int
     #: Score lead below which a caption from mapped features is re-made from trained-precision
-    #: ones (the largest of the other precisions'); 0 (files from before it) never re-makes one.
+    #: ones, between float32 and bfloat16; 0 (files from before it) never re-makes one.
     tie_tolerance: float = 0.0
+    #: The same where int8 is the mapped or the trained precision: int8 rounds more coarsely,
+    #: so its scores move more and its tolerance is kept apart, not to re-check bf16 needlessly.
+    int8_tie_tolerance: float = 0.0
+
+    def tolerance(self, source: str, target: str) -> float:
+        """The tie tolerance for features mapped from ``source`` onto ``target``."""
+        return self.int8_tie_tolerance if "int8" in (source, target) else self.tie_tolerance
 
     @classmethod
     def from_features(cls, features: Mapping[str, np.ndarray]) -> "PrecisionCalibration":
@@ -100,6 +112,7 @@ class PrecisionCalibration:
         """An ``.npz`` of plain float arrays (read back without pickle)."""
         buffer = io.BytesIO()
         np.savez(buffer, images=np.array(self.images), tie_tolerance=np.array(self.tie_tolerance),
+                 int8_tie_tolerance=np.array(self.int8_tie_tolerance),
                  **{f"{p}_mean": self.mean[p] for p in self.mean},
                  **{f"{p}_std": self.std[p] for p in self.mean})
         return buffer.getvalue()
@@ -115,8 +128,9 @@ class PrecisionCalibration:
                 mean = {p: arrays[f"{p}_mean"].astype(np.float32) for p in stored}
                 std = {p: arrays[f"{p}_std"].astype(np.float32) for p in stored}
                 images = int(arrays["images"])
-                tie_tolerance = (float(arrays["tie_tolerance"])
-                                 if "tie_tolerance" in arrays.files else 0.0)
+                tie_tolerance, int8_tie_tolerance = (
+                    float(arrays[name]) if name in arrays.files else 0.0
+                    for name in ("tie_tolerance", "int8_tie_tolerance"))
         except (KeyError, OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile,
                 zlib.error) as exc:
             raise ValueError(f"the precision calibration cannot be read ({exc})") from exc
@@ -126,10 +140,12 @@ class PrecisionCalibration:
         arrays_ok = all(np.isfinite(a).all() for a in (*mean.values(), *std.values()))
         if not arrays_ok or any((a < 0).any() for a in std.values()) or images < 2:
             raise ValueError("the precision calibration holds values no images can give")
-        if not (np.isfinite(tie_tolerance) and tie_tolerance >= 0):
-            raise ValueError(f"the precision calibration's tie tolerance {tie_tolerance} is not "
-                             f"a non-negative number")
-        return cls(mean=mean, std=std, images=images, tie_tolerance=tie_tolerance)
+        for value in (tie_tolerance, int8_tie_tolerance):
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"the precision calibration's tie tolerance {value} is not "
+                                 f"a non-negative number")
+        return cls(mean=mean, std=std, images=images, tie_tolerance=tie_tolerance,
+                   int8_tie_tolerance=int8_tie_tolerance)
 
 
 def _check_arrays_fit(data: bytes) -> None:

@@ -72,19 +72,27 @@ class Captioner:
         self.encoder = encoder
         self._steps = StepDecoder(model.decoder)
         trained = model.encoder_config.precision
-        #: The calibration, when it can map this encoder's features onto the trained precision's.
-        self._calibration = model.calibration if (
-            model.calibration is not None and model.calibration.covers(encoder.config.precision)
-            and model.calibration.covers(trained)) else None
         if encoder.config.precision != trained and self._calibration is None:
-            log.warning("%s has no %s precision calibration; captioning it in %s rather than the "
-                        "%s it was trained with may change some captions", model.path.name,
-                        encoder.config.precision, encoder.config.precision, trained)
+            missing = ("precision calibration" if model.calibration is None
+                       else f"{encoder.config.precision} precision calibration")
+            log.warning("%s has no %s; captioning it in %s rather than the %s it was trained "
+                        "with may change some captions", model.path.name, missing,
+                        encoder.config.precision, trained)
         self.model_info: dict = model.manifest
         self.vocab_size: int = model.vocab.size
         self.name: str = model.path.stem
         self.rechecked = 0  # captions re-made from trained-precision features (near ties)
         self._trained_encoder: Encoder | None = None  # built on the first near tie
+
+    @property
+    def _calibration(self):
+        """The model's calibration when it can map this encoder's features onto the trained
+        precision's (files from before int8 have no int8 statistics), else None."""
+        calibration = self.model.calibration
+        if calibration is None or not (calibration.covers(self.precision)
+                                       and calibration.covers(self.model.encoder_config.precision)):
+            return None
+        return calibration
 
     @property
     def precision(self) -> str:
@@ -162,7 +170,8 @@ class Captioner:
         trained = self.model.encoder_config.precision
         if calibration is None or self.precision == trained:
             return hypotheses
-        near = [i for i, hyp in enumerate(hypotheses) if hyp.margin < calibration.tie_tolerance]
+        tolerance = calibration.tolerance(self.precision, trained)
+        near = [i for i, hyp in enumerate(hypotheses) if hyp.margin < tolerance]
         if not near:
             return hypotheses
         if self._trained_encoder is None:

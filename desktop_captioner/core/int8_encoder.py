@@ -120,7 +120,8 @@ def read_cached_model(path: Path) -> bytes | None:
 def load_or_build(weights_md5: str, image_size: int, build_keras_model: Any,
                   progress: ProgressCallback | None = None) -> bytes:
     """The cached int8 model for these weights and size, converting (and caching) it first if
-    there is none or the cached one is damaged. ``build_keras_model()`` makes the float model."""
+    there is none or the cached one is damaged. ``build_keras_model()`` makes the float model.
+    ``Int8Unavailable`` when the conversion fails."""
     path = cached_model_path(weights_md5, image_size)
     try:
         model = read_cached_model(path)
@@ -132,9 +133,15 @@ def load_or_build(weights_md5: str, image_size: int, build_keras_model: Any,
     if progress:
         progress(Progress("int8 model", 0, 1))
     log.info("building the int8 VGG16 for %d px (once per weights file and size)", image_size)
-    model = convert_to_int8(build_keras_model(), image_size)
-    with atomic_write(path, "wb") as handle:
-        handle.write(_with_trailer(model))
+    try:
+        model = convert_to_int8(build_keras_model(), image_size)
+    except Exception as exc:  # noqa: BLE001 - the converter raises many kinds; float32 still works
+        raise Int8Unavailable(f"the int8 conversion failed: {exc}") from exc
+    try:
+        with atomic_write(path, "wb") as handle:
+            handle.write(_with_trailer(model))
+    except OSError as exc:  # a read-only cache costs a conversion next time, nothing else
+        log.warning("could not cache the int8 model: %s", exc)
     if progress:
         progress(Progress("int8 model", 1, 1))
     return model

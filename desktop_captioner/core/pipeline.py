@@ -200,18 +200,22 @@ def _calibration_features(encoder: Encoder, dataset: Dataset, train_names: Seque
 
 def _calibrate(rows: dict[str, np.ndarray], trained: str, steps: StepDecoder,
                vocab: Vocabulary) -> PrecisionCalibration:
-    """The feature map, plus the tie tolerance measured by captioning the same images from the
+    """The feature map, plus the tie tolerances measured by captioning the same images from the
     trained precision's features and from each other precision's mapped ones with the trained
-    decoder (the largest of those, so the re-check covers the coarsest format)."""
+    decoder (one for the float32/bfloat16 pair, one for pairs with int8)."""
     calibration = PrecisionCalibration.from_features(rows)
 
     def scores(found: np.ndarray) -> list[float]:
         return [score for _, score in captions_from_features(steps, vocab, found,
                                                              EVALUATION_BEAM_WIDTH)]
     trained_scores = scores(rows[trained])
-    tolerance = max(tie_tolerance(trained_scores, scores(calibration.adapt(found, other, trained)))
-                    for other, found in rows.items() if other != trained)
-    return replace(calibration, tie_tolerance=tolerance)
+    shifts = {other: tie_tolerance(trained_scores,
+                                   scores(calibration.adapt(found, other, trained)))
+              for other, found in rows.items() if other != trained}
+    with_int8 = [value for other, value in shifts.items() if "int8" in (other, trained)]
+    without = [value for other, value in shifts.items() if "int8" not in (other, trained)]
+    return replace(calibration, tie_tolerance=max(without, default=0.0),
+                   int8_tie_tolerance=max(with_int8, default=0.0))
 
 
 def _dataset_message(dataset: Dataset) -> str:
