@@ -219,7 +219,8 @@ def test_calibration_round_trips_int8_and_reads_files_without_it():
 @pytest.fixture(scope="module")
 def held_out(trained_run) -> list:
     dataset = load_dataset(trained_run.dataset)
-    return [dataset.image_path(name) for split in ("val", "test") for name in dataset.splits[split]]
+    return [dataset.image_path(name)
+            for split in ("val", "test") for name in dataset.splits[split]]
 
 
 def test_int8_captions_agree_with_the_trained_precisions(trained_model, weights_file, held_out,

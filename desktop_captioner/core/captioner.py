@@ -89,8 +89,9 @@ class Captioner:
         """The model's calibration when it can map this encoder's features onto the trained
         precision's (files from before int8 have no int8 statistics), else None."""
         calibration = self.model.calibration
+        trained = self.model.encoder_config.precision
         if calibration is None or not (calibration.covers(self.precision)
-                                       and calibration.covers(self.model.encoder_config.precision)):
+                                       and calibration.covers(trained)):
             return None
         return calibration
 

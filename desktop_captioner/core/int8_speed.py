@@ -38,7 +38,8 @@ def cache_path() -> Path:
 def cpu_model() -> str:
     """The CPU's model name (Linux /proc/cpuinfo), else what ``platform`` knows."""
     try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        for line in text.splitlines():
             name, sep, value = line.partition(":")
             if sep and name.strip() == "model name":
                 return value.strip()
@@ -77,7 +78,7 @@ def measure_speedup() -> float:
         log.info("int8 speed test skipped: %s", exc)
         return 0.0
     batch = np.random.default_rng(0).normal(0, 60, (_BATCH, _SIZE, _SIZE, 3)).astype(np.float32)
-    forward = tf.function(lambda x: model(x, training=False))
+    forward = tf.function(lambda x: model(x, training=False), autograph=False)
     float_time = _best_time(lambda: forward(batch).numpy())
     int8_time = _best_time(lambda: runner.grid(batch))
     return float_time / int8_time
