@@ -26,7 +26,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-FLICKR8K_TEXT = REPO_ROOT.parent / "shared" / "flickr8k_text"
+# The Flickr8k text files; FLICKR8K_TEXT points elsewhere (e.g. from a git worktree).
+FLICKR8K_TEXT = Path(os.environ.get("FLICKR8K_TEXT",
+                                    REPO_ROOT.parent / "shared" / "flickr8k_text"))
 WORK_DIR = REPO_ROOT / "benchmarks" / "out"  # git-ignored; inputs are reused between runs
 RESULT_PREFIX = "RESULT "  # a child process's last line: RESULT {json}
 

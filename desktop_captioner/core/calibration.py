@@ -8,7 +8,7 @@ the same way) and a part that varies from image to image. Measured with the stan
 the varying part (median 0.048 against 0.049). The decoder standardises every dimension, so an
 uncorrected bias shifts every caption's starting state the same way.
 
-At training time a few training images are encoded in both precisions and each dimension's mean
+At training time a few training images are encoded in every precision and each dimension's mean
 and standard deviation in each precision are stored in the model file. Captioning in the other
 precision maps every dimension affinely onto the statistics of the precision the decoder was
 trained with. On those 400 scenes it raised identical bf16/float32 captions from 94.5% to 97.5%
@@ -21,6 +21,11 @@ stores how much the winning caption's score moves between them (``tie_tolerance`
 made from the other precision's features whose lead over the next-best caption is smaller than
 that is re-made from the trained precision's features (``Captioner``). That costs a second
 encoding of the few undecided images and leaves the rest at the faster format's speed.
+
+int8 (``core/int8_encoder.py``) is calibrated the same way when the training machine can run it:
+its statistics are stored beside the other two, with its own tie tolerance (its rounding is
+coarser, so its scores move more). Files from before int8 have none; they caption in int8
+unmapped (with a warning) when asked to, and "auto" keeps them off int8.
 """
 
 from __future__ import annotations
@@ -34,6 +39,10 @@ from typing import Mapping
 import numpy as np
 
 from desktop_captioner.core.precision import PRECISIONS
+
+#: Every model file with a calibration has these; int8 statistics are added where training had
+#: the int8 runtime (files from before int8 have none and caption in int8 without a mapping).
+REQUIRED_PRECISIONS = ("float32", "bfloat16")
 
 #: Training images encoded in both precisions. The statistics settle by a few dozen images
 #: (16-128 gave the same benefit within one image in 80); more only lengthens training.
@@ -51,29 +60,42 @@ _SCALE_LIMITS = (0.5, 2.0)
 
 @dataclass(frozen=True)
 class PrecisionCalibration:
-    """Per-dimension mean and standard deviation of the same images' features in each precision."""
+    """Per-dimension mean and standard deviation of the same images' features in each precision
+    it covers (always float32 and bfloat16; int8 in files trained since int8 exists)."""
 
     mean: Mapping[str, np.ndarray]
     std: Mapping[str, np.ndarray]
     images: int
     #: Score lead below which a caption from mapped features is re-made from trained-precision
-    #: ones; 0 (files from before it existed) never re-makes one.
+    #: ones, between float32 and bfloat16; 0 (files from before it) never re-makes one.
     tie_tolerance: float = 0.0
+    #: The same where int8 is the mapped or the trained precision: int8 rounds more coarsely,
+    #: so its scores move more and its tolerance is kept apart, not to re-check bf16 needlessly.
+    int8_tie_tolerance: float = 0.0
+
+    def tolerance(self, source: str, target: str) -> float:
+        """The tie tolerance for features mapped from ``source`` onto ``target``."""
+        return self.int8_tie_tolerance if "int8" in (source, target) else self.tie_tolerance
 
     @classmethod
     def from_features(cls, features: Mapping[str, np.ndarray]) -> "PrecisionCalibration":
         """``features[precision]`` holds the same images, in the same order, for each precision."""
-        if set(features) != set(PRECISIONS):
-            raise ValueError(f"Calibration needs features in {', '.join(PRECISIONS)}, "
+        if not set(REQUIRED_PRECISIONS) <= set(features) <= set(PRECISIONS):
+            raise ValueError(f"Calibration needs features in {', '.join(REQUIRED_PRECISIONS)} "
+                             f"(and optionally int8), "
                              f"got {', '.join(sorted(features)) or 'none'}.")
         shapes = {np.shape(rows) for rows in features.values()}
         if len(shapes) != 1 or len(next(iter(shapes))) != 2 or next(iter(shapes))[0] < 2:
             raise ValueError(f"Calibration needs two or more images with equally shaped "
                              f"features in each precision, got shapes {sorted(shapes)}.")
-        rows = {p: np.asarray(features[p], dtype=np.float64) for p in PRECISIONS}
-        return cls(mean={p: rows[p].mean(axis=0).astype(np.float32) for p in PRECISIONS},
-                   std={p: rows[p].std(axis=0).astype(np.float32) for p in PRECISIONS},
-                   images=len(rows[PRECISIONS[0]]))
+        rows = {p: np.asarray(found, dtype=np.float64) for p, found in features.items()}
+        return cls(mean={p: found.mean(axis=0).astype(np.float32) for p, found in rows.items()},
+                   std={p: found.std(axis=0).astype(np.float32) for p, found in rows.items()},
+                   images=len(rows["float32"]))
+
+    def covers(self, precision: str) -> bool:
+        """Whether features in ``precision`` can be mapped (it has statistics for it)."""
+        return precision in self.mean
 
     def adapt(self, features: np.ndarray, source: str, target: str) -> np.ndarray:
         """``features`` computed in ``source`` precision, as ``target`` would have made them."""
@@ -90,8 +112,9 @@ class PrecisionCalibration:
         """An ``.npz`` of plain float arrays (read back without pickle)."""
         buffer = io.BytesIO()
         np.savez(buffer, images=np.array(self.images), tie_tolerance=np.array(self.tie_tolerance),
-                 **{f"{p}_mean": self.mean[p] for p in PRECISIONS},
-                 **{f"{p}_std": self.std[p] for p in PRECISIONS})
+                 int8_tie_tolerance=np.array(self.int8_tie_tolerance),
+                 **{f"{p}_mean": self.mean[p] for p in self.mean},
+                 **{f"{p}_std": self.std[p] for p in self.mean})
         return buffer.getvalue()
 
     @classmethod
@@ -100,11 +123,14 @@ class PrecisionCalibration:
         try:
             _check_arrays_fit(data)
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-                mean = {p: arrays[f"{p}_mean"].astype(np.float32) for p in PRECISIONS}
-                std = {p: arrays[f"{p}_std"].astype(np.float32) for p in PRECISIONS}
+                stored = [p for p in PRECISIONS
+                          if p in REQUIRED_PRECISIONS or f"{p}_mean" in arrays.files]
+                mean = {p: arrays[f"{p}_mean"].astype(np.float32) for p in stored}
+                std = {p: arrays[f"{p}_std"].astype(np.float32) for p in stored}
                 images = int(arrays["images"])
-                tie_tolerance = (float(arrays["tie_tolerance"])
-                                 if "tie_tolerance" in arrays.files else 0.0)
+                tie_tolerance, int8_tie_tolerance = (
+                    float(arrays[name]) if name in arrays.files else 0.0
+                    for name in ("tie_tolerance", "int8_tie_tolerance"))
         except (KeyError, OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile,
                 zlib.error) as exc:
             raise ValueError(f"the precision calibration cannot be read ({exc})") from exc
@@ -114,10 +140,12 @@ class PrecisionCalibration:
         arrays_ok = all(np.isfinite(a).all() for a in (*mean.values(), *std.values()))
         if not arrays_ok or any((a < 0).any() for a in std.values()) or images < 2:
             raise ValueError("the precision calibration holds values no images can give")
-        if not (np.isfinite(tie_tolerance) and tie_tolerance >= 0):
-            raise ValueError(f"the precision calibration's tie tolerance {tie_tolerance} is not "
-                             f"a non-negative number")
-        return cls(mean=mean, std=std, images=images, tie_tolerance=tie_tolerance)
+        for value in (tie_tolerance, int8_tie_tolerance):
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"the precision calibration's tie tolerance {value} is not "
+                                 f"a non-negative number")
+        return cls(mean=mean, std=std, images=images, tie_tolerance=tie_tolerance,
+                   int8_tie_tolerance=int8_tie_tolerance)
 
 
 def _check_arrays_fit(data: bytes) -> None:

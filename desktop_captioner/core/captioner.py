@@ -19,7 +19,7 @@ from desktop_captioner.core.decoder import StepDecoder
 from desktop_captioner.core.encoder import Encoder, FeatureResult
 from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.modelfile import LoadedModel, load_model_file
-from desktop_captioner.core.precision import AUTO
+from desktop_captioner.core.precision import resolve_precision
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 from desktop_captioner.core.results import STATUS_OK, CaptionResult
 from desktop_captioner.core.search import Hypothesis, beam_search
@@ -50,6 +50,20 @@ def caption_text(vocab: Vocabulary, hypothesis: Hypothesis) -> str:
     return clean_caption(" ".join(vocab.decode(hypothesis.tokens)))
 
 
+def _default_precision(model: LoadedModel) -> str:
+    """The fastest format this CPU has when the model's calibration covers it, else the
+    precision the model was trained with (models from before int8 have no int8 statistics)."""
+    trained = model.encoder_config.precision
+    if model.calibration is None:
+        return trained
+    fastest = resolve_precision("auto")
+    if not model.calibration.covers(fastest):
+        log.info("%s has no %s calibration; captioning in %s, as trained", model.path.name,
+                 fastest, trained)
+        return trained
+    return fastest
+
+
 class Captioner:
     """Captions images with one model file; build with ``Captioner.load``."""
 
@@ -58,9 +72,11 @@ class Captioner:
         self.encoder = encoder
         self._steps = StepDecoder(model.decoder)
         trained = model.encoder_config.precision
-        if encoder.config.precision != trained and model.calibration is None:
-            log.warning("%s has no precision calibration; captioning it in %s rather than the "
-                        "%s it was trained with may change some captions", model.path.name,
+        if encoder.config.precision != trained and self._calibration is None:
+            missing = ("precision calibration" if model.calibration is None
+                       else f"{encoder.config.precision} precision calibration")
+            log.warning("%s has no %s; captioning it in %s rather than the %s it was trained "
+                        "with may change some captions", model.path.name, missing,
                         encoder.config.precision, trained)
         self.model_info: dict = model.manifest
         self.vocab_size: int = model.vocab.size
@@ -69,8 +85,19 @@ class Captioner:
         self._trained_encoder: Encoder | None = None  # built on the first near tie
 
     @property
+    def _calibration(self):
+        """The model's calibration when it can map this encoder's features onto the trained
+        precision's (files from before int8 have no int8 statistics), else None."""
+        calibration = self.model.calibration
+        trained = self.model.encoder_config.precision
+        if calibration is None or not (calibration.covers(self.precision)
+                                       and calibration.covers(trained)):
+            return None
+        return calibration
+
+    @property
     def precision(self) -> str:
-        """The encoder's concrete number format ("float32" or "bfloat16")."""
+        """The encoder's concrete number format ("float32", "bfloat16" or "int8")."""
         return self.encoder.config.precision
 
     @classmethod
@@ -80,12 +107,13 @@ class Captioner:
              cancel: CancelToken | None = None) -> "Captioner":
         """Validate the model file, find the VGG16 weights, build encoder and decoder once.
 
-        ``precision`` ("float32" | "bfloat16" | "auto") is the encoder's number format. The
-        default is "auto" (bfloat16 where the CPU computes it natively) for models that carry a
-        precision calibration, which maps features from the other format onto the one the
-        decoder was trained with (``core/calibration.py``), and re-makes the few captions the
-        decoder was nearly undecided about from features in the trained precision; older models
-        without a calibration keep the precision they were trained with unless asked otherwise.
+        ``precision`` ("float32" | "bfloat16" | "int8" | "auto") is the encoder's number format.
+        The default is "auto" (the fastest format this CPU has, ``core/precision.py``) for models
+        whose precision calibration covers it: the calibration maps features from other formats
+        onto the one the decoder was trained with (``core/calibration.py``), and the few captions
+        the decoder was nearly undecided about are re-made from features in the trained
+        precision. Otherwise the model keeps the precision it was trained with unless asked.
+        ``progress`` also hears about the one-off int8 model build.
         Weights other than the ones the model was trained with would give it features it has
         never seen, so they are refused rather than allowed to produce nonsense.
         """
@@ -95,8 +123,9 @@ class Captioner:
         weights_path = resolve_weights(weights, download=download_weights, progress=progress,
                                        cancel=cancel)
         if precision is None:
-            precision = AUTO if model.calibration is not None else model.encoder_config.precision
-        encoder = Encoder(weights_path, replace(model.encoder_config, precision=precision))
+            precision = _default_precision(model)
+        encoder = Encoder(weights_path, replace(model.encoder_config, precision=precision),
+                          progress=progress)
         if model.weights_md5 and encoder.weights_md5 != model.weights_md5:
             raise WeightsError(
                 f"{weights_path} is not the VGG16 weights file {model.path.name} was trained with "
@@ -128,21 +157,22 @@ class Captioner:
 
     def _as_trained(self, features: np.ndarray) -> np.ndarray:
         """Features as the precision the decoder was trained with would have made them."""
-        if self.model.calibration is None:
+        if self._calibration is None:
             return features
-        return self.model.calibration.adapt(features, self.precision,
-                                            self.model.encoder_config.precision)
+        return self._calibration.adapt(features, self.precision,
+                                       self.model.encoder_config.precision)
 
     def _recheck_near_ties(self, items: Sequence[FeatureResult], hypotheses: list[Hypothesis],
                            beam_width: int) -> list[Hypothesis]:
         """Re-make, from features in the precision the decoder was trained with, the captions
         whose lead over the next-best one is within the calibration's tie tolerance: there the
         other precision's rounding could have decided the caption (``core/calibration.py``)."""
-        calibration = self.model.calibration
+        calibration = self._calibration
         trained = self.model.encoder_config.precision
         if calibration is None or self.precision == trained:
             return hypotheses
-        near = [i for i, hyp in enumerate(hypotheses) if hyp.margin < calibration.tie_tolerance]
+        tolerance = calibration.tolerance(self.precision, trained)
+        near = [i for i, hyp in enumerate(hypotheses) if hyp.margin < tolerance]
         if not near:
             return hypotheses
         if self._trained_encoder is None:

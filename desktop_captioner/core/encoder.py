@@ -21,7 +21,10 @@ from desktop_captioner.core.tf_runtime import keras, tf
 
 from desktop_captioner.core.errors import ImageLoadError
 from desktop_captioner.core.images import load_for_encoder
-from desktop_captioner.core.model_schema import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_FEATURES
+from desktop_captioner.core.int8_encoder import (Int8Runner, Int8Unavailable, interpreter_class,
+                                                 load_or_build)
+from desktop_captioner.core.model_schema import (FEATURE_DIM, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE,
+                                                  SUPPORTED_FEATURES)
 from desktop_captioner.core.precision import AUTO, PRECISIONS, resolve_precision
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 from desktop_captioner.core.settings_record import SettingsRecord
@@ -38,7 +41,7 @@ class EncoderConfig(SettingsRecord):
     """What produced a feature vector: the decoder must be fed features made the same way."""
 
     image_size: int = 224
-    precision: str = "float32"  # "float32" | "bfloat16"; "auto" only until resolved()
+    precision: str = "float32"  # "float32" | "bfloat16" | "int8"; "auto" only until resolved()
     features: str = "avg"  # 512-d global average of the last conv block
 
     def __post_init__(self) -> None:
@@ -48,7 +51,7 @@ class EncoderConfig(SettingsRecord):
                              f"{MAX_IMAGE_SIZE}, not {self.image_size!r}.")
         if self.precision not in (*PRECISIONS, AUTO):
             raise ValueError(f"Unknown precision {self.precision!r}; "
-                             "expected one of float32, bfloat16, auto.")
+                             f"expected one of {', '.join(PRECISIONS)}, auto.")
         if self.features not in SUPPORTED_FEATURES:
             raise ValueError(f"Unknown feature kind {self.features!r}; expected 'avg'.")
 
@@ -95,20 +98,44 @@ def _set_compute_precision(model: keras.Model, precision: str) -> None:
 class Encoder:
     """VGG16 without its classifier, built once and reused for every batch."""
 
-    def __init__(self, weights_path: str | Path, config: EncoderConfig = EncoderConfig()) -> None:
+    def __init__(self, weights_path: str | Path, config: EncoderConfig = EncoderConfig(),
+                 progress: ProgressCallback | None = None) -> None:
+        """``progress`` hears about the one-off int8 conversion, when one is needed."""
         self.weights_path = Path(weights_path)
         validate_weights_file(self.weights_path)
         self.config = config.resolved()
         self.weights_md5 = weights_md5(self.weights_path)
         size = self.config.image_size
-        self._model = keras.applications.VGG16(
-            include_top=False, weights=str(self.weights_path), input_shape=(size, size, 3))
-        _set_compute_precision(self._model, self.config.precision)
-        self.feature_dim: int = int(self._model.output_shape[-1])
+        self._model: keras.Model | None = None
+        self._int8: Int8Runner | None = None
+        if self.config.precision == "int8":
+            self._int8 = self._int8_runner(progress)
+        if self._int8 is None:
+            self._model = self._keras_model()
+            _set_compute_precision(self._model, self.config.precision)
+        self.feature_dim: int = FEATURE_DIM
         # A fixed signature with a free batch axis: one trace serves every batch size.
         self._grid_fn = tf.function(
             self._grid, input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
         log.info("VGG16 encoder ready: %s, weights %s", self.config, self.weights_path)
+
+    def _keras_model(self) -> keras.Model:
+        size = self.config.image_size
+        return keras.applications.VGG16(include_top=False, weights=str(self.weights_path),
+                                        input_shape=(size, size, 3))
+
+    def _int8_runner(self, progress: ProgressCallback | None) -> Int8Runner | None:
+        """The quantised model's runner, or None (and float32 from now on) where the int8
+        runtime is missing or cannot run it here: one log line, never a crash."""
+        try:
+            interpreter_class()  # a missing runtime is found before a minute of conversion
+            model = load_or_build(self.weights_md5, self.config.image_size, self._keras_model,
+                                  progress)
+            return Int8Runner(model)
+        except Int8Unavailable as exc:
+            log.warning("int8 is not available here, encoding in float32 instead: %s", exc)
+        self.config = replace(self.config, precision="float32")
+        return None
 
     @property
     def key(self) -> str:
@@ -127,13 +154,15 @@ class Encoder:
 
     def encode_grid(self, batch: np.ndarray) -> np.ndarray:
         """(N, s, s, 3) VGG16-preprocessed pixels -> (N, h, w, 512) float32 last-block grid."""
+        if self._int8 is not None:
+            return self._int8.grid(self._check_batch(batch))
         return self._grid_fn(self._check_batch(batch)).numpy()
 
     def encode_arrays(self, batch: np.ndarray) -> np.ndarray:
         """(N, s, s, 3) VGG16-preprocessed pixels -> (N, 512) float32 spatial averages.
 
-        The average is taken in float32 from the grid, so bf16 rounding is not compounded by a
-        bf16 sum over 49 cells.
+        The average is taken in float32 from the grid, so bf16 or int8 rounding is not
+        compounded by a low-precision sum over 49 cells.
         """
         return self.encode_grid(batch).mean(axis=(1, 2), dtype=np.float32)
 

@@ -108,7 +108,8 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
             raise DatasetError(f"{dataset.root} has no images in its {split} split.")
     weights_path = resolve_weights(weights, download=True, progress=emit, cancel=cancel)
     emit(StepEvent("inspect", _dataset_message(dataset)))
-    encoder = Encoder(weights_path, EncoderConfig(image_size=image_size, precision=precision))
+    encoder = Encoder(weights_path, EncoderConfig(image_size=image_size, precision=precision),
+                      progress=_as_phase(emit, "extract"))
 
     names = [name for split in ("train", "val", "test") for name in dataset.splits.get(split, [])]
     emit(StepEvent("extract", f"Image features of {len(names)} images "
@@ -172,37 +173,49 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
 def _calibration_features(encoder: Encoder, dataset: Dataset, train_names: Sequence[str],
                           features: dict[str, np.ndarray], emit: ReportCallback,
                           cancel: CancelToken | None) -> dict[str, np.ndarray] | None:
-    """A few training images' features in both precisions, so the model can later caption in
-    either one (``core/calibration.py``). Not cached: it is a one-off of a few seconds."""
+    """A few training images' features in every precision, so the model can later caption in
+    any of them (``core/calibration.py``). int8 is left out where its runtime is unavailable.
+    Not cached: it is a one-off of a few seconds."""
     trained = encoder.config.precision
-    other = next(precision for precision in PRECISIONS if precision != trained)
     paths = {dataset.image_path(name): name for name in train_names[:CALIBRATION_IMAGES]}
-    emit(StepEvent("extract", f"Calibrating {other} against {trained} on {len(paths)} "
-                              f"training images."))
-    other_encoder = Encoder(encoder.weights_path, replace(encoder.config, precision=other))
-    rows = {trained: [], other: []}
-    for result in other_encoder.extract(list(paths), batch_size=FEATURE_BATCH_SIZE,
-                                        progress=_as_phase(emit, "extract"), cancel=cancel):
-        if result.ok:
-            rows[trained].append(features[paths[result.path]])
-            rows[other].append(result.features)
-    if len(rows[trained]) < 2:
+    rows: dict[str, dict[Path, np.ndarray]] = {
+        trained: {path: features[name] for path, name in paths.items() if name in features}}
+    for other in (precision for precision in PRECISIONS if precision != trained):
+        emit(StepEvent("extract", f"Calibrating {other} against {trained} on {len(paths)} "
+                                  f"training images."))
+        other_encoder = Encoder(encoder.weights_path, replace(encoder.config, precision=other),
+                                progress=_as_phase(emit, "extract"))
+        if other_encoder.config.precision != other:
+            continue  # int8 runtime unavailable: already logged, the model keeps bf16/float32
+        rows[other] = {result.path: result.features for result in other_encoder.extract(
+            list(paths), batch_size=FEATURE_BATCH_SIZE, progress=_as_phase(emit, "extract"),
+            cancel=cancel) if result.ok}
+    common = [path for path in rows[trained] if all(path in found for found in rows.values())]
+    if len(common) < 2:
         log.warning("no precision calibration: fewer than two readable training images")
         return None
-    return {precision: np.stack(found) for precision, found in rows.items()}
+    return {precision: np.stack([found[path] for path in common])
+            for precision, found in rows.items()}
 
 
 def _calibrate(rows: dict[str, np.ndarray], trained: str, steps: StepDecoder,
                vocab: Vocabulary) -> PrecisionCalibration:
-    """The feature map, plus the tie tolerance measured by captioning the same images from the
-    trained precision's features and from the other's mapped ones with the trained decoder."""
+    """The feature map, plus the tie tolerances measured by captioning the same images from the
+    trained precision's features and from each other precision's mapped ones with the trained
+    decoder (one for the float32/bfloat16 pair, one for pairs with int8)."""
     calibration = PrecisionCalibration.from_features(rows)
-    other = next(precision for precision in PRECISIONS if precision != trained)
-    mapped = calibration.adapt(rows[other], other, trained)
-    scores = [[score for _, score in captions_from_features(steps, vocab, found,
-                                                              EVALUATION_BEAM_WIDTH)]
-              for found in (rows[trained], mapped)]
-    return replace(calibration, tie_tolerance=tie_tolerance(*scores))
+
+    def scores(found: np.ndarray) -> list[float]:
+        return [score for _, score in captions_from_features(steps, vocab, found,
+                                                             EVALUATION_BEAM_WIDTH)]
+    trained_scores = scores(rows[trained])
+    shifts = {other: tie_tolerance(trained_scores,
+                                   scores(calibration.adapt(found, other, trained)))
+              for other, found in rows.items() if other != trained}
+    with_int8 = [value for other, value in shifts.items() if "int8" in (other, trained)]
+    without = [value for other, value in shifts.items() if "int8" not in (other, trained)]
+    return replace(calibration, tie_tolerance=max(without, default=0.0),
+                   int8_tie_tolerance=max(with_int8, default=0.0))
 
 
 def _dataset_message(dataset: Dataset) -> str:

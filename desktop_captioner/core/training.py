@@ -54,7 +54,8 @@ class TrainingConfig(SettingsRecord):
     seed: int = 0
     min_count: int = 5
     max_length: int = 32
-    precision: str = "auto"  # decoder compute: "float32" | "bfloat16" | "auto" (bf16 if native)
+    precision: str = "auto"  # decoder compute: "float32" | "bfloat16" | "auto" (bf16 if native);
+    # "int8" (an encoder format) computes the decoder in float32
 
     def decoder_config(self, vocab_size: int, feature_dim: int) -> DecoderConfig:
         return DecoderConfig(vocab_size=vocab_size, feature_dim=feature_dim,
@@ -332,7 +333,7 @@ def fit_decoder(train: CaptionData, val: CaptionData, vocab: Vocabulary, config:
         raise DatasetError("Training needs captions in both the training and validation splits.")
     keras.utils.set_random_seed(config.seed)
     decoder_config = config.decoder_config(vocab.size, int(train.features.shape[1]))
-    model = build_decoder(decoder_config, resolve_precision(config.precision))
+    model = build_decoder(decoder_config, resolve_precision(config.precision, allow_int8=False))
     model.get_layer("feature_norm").adapt(train.features)
     compile_decoder(model, config.learning_rate, config.clipnorm)
     checkpoint = _Checkpoint(checkpoint_dir)

@@ -45,6 +45,7 @@ class CaptioningController(QObject):
         self._after_load: tuple[list[Path], int] | None = None  # a job asked for while loading
         worker = self.service.worker
         worker.model_loading.connect(self._on_model_loading)
+        worker.model_step.connect(self.status.set_model_state)
         worker.model_loaded.connect(self._on_model_loaded)
         worker.model_failed.connect(self._on_model_failed)
         worker.item_started.connect(self._on_item_started)

@@ -7,6 +7,7 @@ thread-safe). The GUI talks to it only through queued signals, and stops it thro
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from dataclasses import dataclass
@@ -35,11 +36,11 @@ class ModelInfo:
     precision: str  # the number format the encoder actually runs in
 
 
-def _load_real_captioner(model_file, weights, precision, cancel):
+def _load_real_captioner(model_file, weights, precision, cancel, progress=None):
     from desktop_captioner.core.captioner import Captioner  # TF import: worker thread only
 
     captioner = Captioner.load(model_file, weights=weights, precision=precision,
-                               download_weights=False, cancel=cancel)
+                               download_weights=False, progress=progress, cancel=cancel)
     # TensorFlow and the models leave ~300k long-lived objects; a full garbage collection walks
     # them all holding the GIL, which froze the window for 100-300 ms (benchmarks/bench_gui.py).
     gc.freeze()
@@ -50,6 +51,7 @@ class CaptionWorker(QObject):
     """Loads a model and captions jobs; every outcome goes out as a signal."""
 
     model_loading = Signal(str)  # model path
+    model_step = Signal(str, str)  # what the load is doing (the one-off int8 build), model path
     model_loaded = Signal(object)  # ModelInfo
     model_failed = Signal(str, str)  # model path, one-sentence reason ("" when cancelled)
     item_started = Signal(object)  # Path
@@ -60,7 +62,9 @@ class CaptionWorker(QObject):
 
     def __init__(self, load_captioner: LoadCaptioner | None = None, batch_size: int = 16) -> None:
         super().__init__()
-        self._load_captioner = load_captioner or _load_real_captioner
+        self._load_captioner = load_captioner or functools.partial(
+            _load_real_captioner, progress=self._on_load_progress)
+        self._loading = ""
         self.batch_size = batch_size
         self._captioner = None
 
@@ -69,7 +73,7 @@ class CaptionWorker(QObject):
                    cancel: CancelToken) -> None:
         """``precision`` None lets the Captioner choose (see ``Captioner.load``)."""
         self.model_loading.emit(model_path)
-        self._captioner = None
+        self._captioner, self._loading = None, model_path
         try:
             captioner = self._load_captioner(Path(model_path), weights, precision, cancel)
         except Cancelled:
@@ -87,6 +91,12 @@ class CaptionWorker(QObject):
                 Path(model_path), getattr(captioner, "name", "") or Path(model_path).stem,
                 getattr(captioner, "vocab_size", None), dict(captioner.model_info or {}),
                 captioner.precision))
+
+    def _on_load_progress(self, progress: Progress) -> None:
+        """Say so while the int8 model is being built (once per weights file and size)."""
+        if progress.phase == "int8 model" and progress.done < progress.total:
+            self.model_step.emit("Building the int8 encoder (once, a minute or so)…",
+                                 self._loading)
 
     @Slot(list, int, object)
     def caption(self, paths: list[Path], beam_width: int, cancel: CancelToken) -> None:
