@@ -119,7 +119,6 @@ def main() -> None:
     from desktop_captioner.core.captioner import Captioner
     from desktop_captioner.core.encoder import Encoder, EncoderConfig
     from desktop_captioner.core.int8_encoder import runtime_version
-    from desktop_captioner.core.int8_speed import measure_speedup
     from desktop_captioner.core.precision import cpu_supports_bf16, resolve_precision
     from desktop_captioner.core.tf_runtime import tf
 
@@ -163,8 +162,8 @@ def main() -> None:
           f"({benchkit.verdict(same, SAME_TARGET)}, >= {SAME_TARGET:.0%}; unmapped, no re-check)")
     if args.agreement:
         trained_agreement(weights, args.quick)
-    print(f"   'auto' micro-benchmark (64 px conv stack): int8 {measure_speedup():.2f}x float32; "
-          f"native bf16: {cpu_supports_bf16()}, so auto = {resolve_precision('auto')}")
+    print(f"   native bf16: {cpu_supports_bf16()}, so auto = {resolve_precision('auto')} "
+          f"(int8 only by name; see core/precision.py)")
 
 
 if __name__ == "__main__":

@@ -24,15 +24,6 @@ def app_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
-@pytest.fixture(autouse=True)
-def no_int8_speed_test(monkeypatch) -> None:
-    """"auto" never runs the int8 micro-benchmark in tests: int8 counts as not faster there
-    (tests of the choice patch this themselves; tests/test_int8_encoder.py)."""
-    from desktop_captioner.core import int8_speed
-
-    monkeypatch.setattr(int8_speed, "int8_is_faster", lambda: False)
-
-
 @pytest.fixture(scope="session")
 def weights_file(tmp_path_factory) -> Path:
     """A seeded random-init VGG16 notop file in the official legacy HDF5 layout."""

@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 
 from desktop_captioner.cli import main
-from desktop_captioner.core import int8_encoder, int8_speed, precision
+from desktop_captioner.core import int8_encoder, precision
 from desktop_captioner.core.captioner import Captioner
 from desktop_captioner.core.dataset import load_dataset
 from desktop_captioner.core.encoder import Encoder, EncoderConfig
 from desktop_captioner.core.images import preprocess_vgg16
-from desktop_captioner.core.int8_speed import int8_is_faster as measured_int8_is_faster
 from desktop_captioner.core.modelfile import load_model_file
 from desktop_captioner.core.sample_dataset import draw_scene, random_scene
 
@@ -155,45 +154,15 @@ def test_a_failed_conversion_falls_back_to_float32(weights_file, monkeypatch, ca
         int8_encoder.cached_model_path("x", SIZE).parent.iterdir())
 
 
-@pytest.mark.parametrize("bf16, int8_faster, expected", [
-    (True, True, "bfloat16"), (True, False, "bfloat16"),
-    (False, True, "int8"), (False, False, "float32"),
-])
-def test_auto_picks_the_fastest_format(monkeypatch, bf16, int8_faster, expected):
+@pytest.mark.parametrize("bf16, expected", [(True, "bfloat16"), (False, "float32")])
+def test_auto_never_picks_int8_and_int8_is_chosen_by_name(monkeypatch, bf16, expected):
     monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: bf16)
-    monkeypatch.setattr(int8_speed, "int8_is_faster", lambda: int8_faster)
     assert precision.resolve_precision("auto") == expected
     assert EncoderConfig(precision="auto").resolved().precision == expected
-    # the decoder has no int8 form
-    assert precision.resolve_precision("auto", allow_int8=False) in ("bfloat16", "float32")
-    assert precision.resolve_precision("int8", allow_int8=False) == "float32"
     assert precision.resolve_precision("int8") == "int8"
-
-
-def test_the_speed_test_runs_once_per_machine_and_runtime(monkeypatch):
-    measured: list[float] = []
-
-    def measure() -> float:
-        measured.append(1.5)
-        return 1.5
-    monkeypatch.setattr(int8_speed, "measure_speedup", measure)
-    measured_int8_is_faster.cache_clear()
-    try:
-        assert measured_int8_is_faster() is True
-        measured_int8_is_faster.cache_clear()  # a new process reads the cached result
-        assert measured_int8_is_faster() is True and len(measured) == 1
-        assert int8_speed.cache_path().is_file()
-
-        monkeypatch.setattr(int8_speed, "machine_key", lambda: "another CPU | new runtime")
-        monkeypatch.setattr(int8_speed, "measure_speedup", lambda: 1.02)
-        measured_int8_is_faster.cache_clear()
-        assert measured_int8_is_faster() is False  # re-measured: a tie is not worth int8
-
-        int8_speed.cache_path().write_text("{not json", encoding="utf-8")
-        measured_int8_is_faster.cache_clear()
-        assert measured_int8_is_faster() is False  # damaged cache: measured again, no crash
-    finally:
-        measured_int8_is_faster.cache_clear()
+    # the decoder has no int8 form
+    assert precision.resolve_precision("auto", allow_int8=False) == expected
+    assert precision.resolve_precision("int8", allow_int8=False) == "float32"
 
 
 def test_calibration_round_trips_int8_and_reads_files_without_it():
@@ -260,10 +229,6 @@ def test_models_without_int8_statistics_caption_in_int8_unmapped(trained_model, 
     assert any("no int8 precision calibration" in r.getMessage() for r in caplog.records)
     assert all(r.ok for r in captioner.caption(_paths_of(tmp_path, 2), batch_size=2))
 
-    # "auto" that would pick int8 keeps the trained precision for such a model
-    monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: False)
-    monkeypatch.setattr(int8_speed, "int8_is_faster", lambda: True)
-    assert Captioner.load(trained_model, weights=weights_file).precision == "float32"
 
 
 def _paths_of(folder, count: int) -> list:

@@ -1,11 +1,12 @@
 """Choosing the encoder's number format: the fastest one this CPU really has.
 
 bfloat16 roughly doubles VGG16 throughput on CPUs with native bf16 instructions, but on CPUs
-without them TensorFlow emulates it and runs *slower* than float32. int8 (a quantised VGG16 run
-by LiteRT, ``core/int8_encoder.py``) helps on the AVX2-only CPUs most people have, but only where
-its kernels are fast, which a one-time micro-benchmark decides (``core/int8_speed.py``). So
-"auto" detects the hardware rather than guesses. Kept free of TensorFlow (the benchmark is
-imported only when "auto" is resolved) so the GUI can show the choices at start-up.
+without them TensorFlow emulates it and runs *slower* than float32, so "auto" detects the
+hardware rather than guesses. int8 (a quantised VGG16 run by LiteRT, ``core/int8_encoder.py``)
+is chosen only by name: with the stand-in weights its captions match the trained precision's
+only after the near-tie re-check re-encodes most images, which costs more than int8 saves on an
+AVX2 CPU; until that is measured with the real ImageNet weights, "auto" does not pick it. Kept
+free of TensorFlow so the GUI can show the choices at start-up.
 """
 
 from __future__ import annotations
@@ -52,19 +53,12 @@ def cpu_supports_bf16() -> bool:
 def resolve_precision(requested: str, allow_int8: bool = True) -> str:
     """Turn "float32" | "bfloat16" | "int8" | "auto" into a concrete precision.
 
-    "auto" is bfloat16 where native, else int8 where the cached micro-benchmark measured it faster
-    than float32 (measured once, in the calling thread, when not cached yet), else float32.
+    "auto" is bfloat16 where native, else float32 (int8 only when asked for by name).
     ``allow_int8=False`` is for the decoder, which has no int8 form: there int8 means float32.
     ValueError for anything else.
     """
     if requested == AUTO:
-        if cpu_supports_bf16():
-            return "bfloat16"
-        if allow_int8:
-            from desktop_captioner.core.int8_speed import int8_is_faster
-            if int8_is_faster():
-                return "int8"
-        return "float32"
+        return "bfloat16" if cpu_supports_bf16() else "float32"
     if requested in PRECISIONS:
         return requested if allow_int8 or requested != "int8" else "float32"
     raise ValueError(f"Unknown precision {requested!r}; "

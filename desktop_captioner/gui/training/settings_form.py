@@ -84,8 +84,9 @@ class TrainingSettingsForm(QWidget):
         self.precision.addItems(PRECISIONS)
         self.precision.setToolTip("Number format for feature extraction. bfloat16 is about twice "
                                   "as fast on recent CPUs with nearly the same features; int8 "
-                                  "is faster on most other CPUs (built once, a minute or so); "
-                                  "auto picks the fastest this processor has.")
+                                  "is faster still (built once, a minute or so) but its "
+                                  "features differ more; auto picks bfloat16 where the "
+                                  "processor has it natively, else float32.")
         self.model_name = QLineEdit("my-model")
         self.model_name.setToolTip("The model file's name; it is saved in the output folder.")
         self.out_path = QLineEdit()

@@ -18,9 +18,8 @@ def precision_choices() -> list[tuple[str, str, str]]:
     native = cpu_supports_bf16()
     return [
         (AUTOMATIC, "&Automatic",
-         "The fastest format this CPU has (bfloat16 where native, else int8 where measured "
-         "faster) when the model is calibrated for it, otherwise the precision it was trained "
-         "with"),
+         "bfloat16 where this CPU computes it natively and the model is calibrated for it, "
+         "otherwise the precision it was trained with"),
         ("float32", "&float32", "Full precision: the reference, about half bfloat16's speed"),
         ("bfloat16", "&bfloat16",
          "About twice as fast; captions match float32 on the large majority of photos"
