@@ -48,14 +48,19 @@ def _write(out: Path, members: dict[str, bytes], manifest_text: str | None = Non
     return out
 
 
-def _manifest(change: Callable[[dict], None]) -> Callable[[Path, Path], Path]:
+def _json_member(name: str, change: Callable[[dict], None]) -> Callable[[Path, Path], Path]:
+    """A copy of the model whose JSON member ``name`` went through ``change``."""
     def make(model: Path, out: Path) -> Path:
         members = _members(model)
-        manifest = json.loads(members[MANIFEST])
-        change(manifest)
-        members[MANIFEST] = json.dumps(manifest).encode()
+        value = json.loads(members[name])
+        change(value)
+        members[name] = json.dumps(value).encode()
         return _write(out, members)
     return make
+
+
+def _manifest(change: Callable[[dict], None]) -> Callable[[Path, Path], Path]:
+    return _json_member(MANIFEST, change)
 
 
 def _manifest_text(edit: Callable[[str], str]) -> Callable[[Path, Path], Path]:
@@ -70,13 +75,7 @@ def _manifest_text(edit: Callable[[str], str]) -> Callable[[Path, Path], Path]:
 
 
 def _vocabulary(change: Callable[[dict], None]) -> Callable[[Path, Path], Path]:
-    def make(model: Path, out: Path) -> Path:
-        members = _members(model)
-        vocabulary = json.loads(members[VOCABULARY])
-        change(vocabulary)
-        members[VOCABULARY] = json.dumps(vocabulary).encode()
-        return _write(out, members)
-    return make
+    return _json_member(VOCABULARY, change)
 
 
 def _member(name: str, data: Callable[[bytes], bytes]) -> Callable[[Path, Path], Path]:
