@@ -15,14 +15,15 @@ from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter,
 from desktop_captioner.core import weights
 from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.image_types import IMAGE_EXTENSIONS
-from desktop_captioner.gui import exporting, importing
+from desktop_captioner.gui import importing
 from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.dialogs.model_info import show_model_info
+from desktop_captioner.gui.export_controller import ExportController
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
 from desktop_captioner.gui.metadata_writing import MetadataWriter
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
 from desktop_captioner.gui.models.image_list_model import (CAPTIONING, EDITED, ERROR, NEW,
-                                                           QUEUED, ImageItem, ImageListModel)
+                                                           QUEUED, ImageListModel)
 from desktop_captioner.gui.session import SessionKeeper
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.settings_schema import decode_geometry
@@ -90,7 +91,8 @@ class MainWindow(QMainWindow):
         self.captioning = CaptioningController(self.model, self.status, self, load_captioner,
                                                batch_size)
         self.session = SessionKeeper(self.model, self)
-        self.guard = UnsavedGuard(self, self.model, self._save_for_guard,
+        self.exports = ExportController(self.model, self.status, self.settings, self)
+        self.guard = UnsavedGuard(self, self.model, self.exports.save_everything,
                                   lambda: self.settings.last_export_path)
         self.metadata_writer = MetadataWriter(self.model, self.status, self.settings,
                                               self.save_settings, self)
@@ -530,61 +532,15 @@ class MainWindow(QMainWindow):
     # --- export -------------------------------------------------------------------------------
     @Slot()
     def export_all(self) -> None:
-        self._export(self.scope_rows())
+        self.exports.export_rows(self.scope_rows())
 
     @Slot()
     def export_selected(self) -> None:
-        self._export(self.view.selected_rows())
-
-    def _export(self, rows: Iterable[int]) -> None:
-        items = [self.model.item(r) for r in rows]
-        results = [item.to_result() for item in items if item.has_outcome]
-        if not results:
-            self.status.showMessage("Nothing to export yet: caption some images first.", 8000)
-            return
-        written = exporting.ask_and_export(self, results, self.settings.last_export_folder)
-        if written is not None:
-            self._exported(written, items, whole_list=len(items) == self.model.rowCount())
-
-    def _save_for_guard(self) -> bool:
-        """The unsaved-work guard's Save: export everything to the last whole-list export file
-        (or ask where when there is none); False when that was cancelled or failed."""
-        items = self.model.items()
-        results = [item.to_result() for item in items if item.has_outcome]
-        target = self.settings.last_export_path
-        if target and Path(target).parent.is_dir():
-            written = exporting.export_to(self, results, Path(target))
-        else:
-            written = exporting.ask_and_export(self, results, self.settings.last_export_folder)
-        if written is not None:
-            self._exported(written, items, whole_list=True)
-        return written is not None
-
-    def _exported(self, written: Path, items: list[ImageItem], whole_list: bool) -> None:
-        self.settings.last_export_folder = str(written.parent)
-        if whole_list:
-            self.settings.last_export_path = str(written)
-        exported = [item for item in items if item.has_outcome]
-        self.model.mark_exported(item.path for item in exported)
-        skipped = len(items) - len(exported)
-        note = f" ({skipped} images without captions left out)" if skipped else ""
-        self.status.showMessage(f"Exported {len(exported)} captions to {written}{note}.", 15000)
+        self.exports.export_rows(self.view.selected_rows())
 
     @Slot()
     def write_sidecars(self) -> None:
-        items = [self.model.item(row) for row in self.scope_rows()]
-        results = [item.to_result() for item in items if item.has_outcome]
-        if not any(r.ok for r in results):
-            self.status.showMessage("Nothing to write yet: caption some images first.", 8000)
-            return
-        ext = exporting.ask_sidecar_ext(self, self.settings.sidecar_ext)
-        if ext is None:
-            return
-        self.settings.sidecar_ext = ext
-        report = exporting.ask_and_write_sidecars(self, results, ext)
-        if report is not None:
-            self.model.mark_exported(report.written)
-            self.status.showMessage(report.message, 15000)
+        self.exports.write_sidecars(self.scope_rows())
 
     @Slot()
     def write_metadata(self) -> None:
