@@ -96,8 +96,8 @@ def _export_targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
     return targets
 
 
-def _read_resume(targets: list[tuple[Path, str]], work: _Work) -> ResumeState | None:
-    """The rows an interrupted run left in the first export target, or None for a fresh start."""
+def _read_resume(targets: list[tuple[Path, str]], work: _Work) -> ResumeState:
+    """The rows an interrupted run left in the first export target (none for a fresh start)."""
     if not targets:
         raise ResumeError("--resume carries on an interrupted --csv or --json export; "
                           "name the file with --csv or --json.")
@@ -105,7 +105,7 @@ def _read_resume(targets: list[tuple[Path, str]], work: _Work) -> ResumeState | 
     if not target.exists():
         print(f"desktop-captioner: {target} does not exist yet; starting from the beginning.",
               file=sys.stderr)
-        return None
+        return ResumeState()
     inputs = [row if isinstance(row, Path) else row.path for row in work.rows]
     state = read_resume(target, inputs)
     for problem in state.problems:
@@ -137,16 +137,12 @@ def _caption_batches(args: argparse.Namespace, rows: Sequence[Path | CaptionResu
     return ordered_batches(rows, captioned, args.batch_size)
 
 
-def _in_input_order(rows: Sequence[Path | CaptionResult], resume: ResumeState | None,
+def _in_input_order(rows: Sequence[Path | CaptionResult], resume: ResumeState,
                     new: Sequence[CaptionResult]) -> list[CaptionResult]:
     """What one uninterrupted run would have written: the kept and new rows in input order,
     then the kept rows for images outside this run's input."""
-    if resume is None:
-        return list(new)
     fresh = iter(new)
-    ordered = [resume.done[row] if isinstance(row, Path) and row in resume.done else next(fresh)
-               for row in rows]
-    return ordered + resume.others
+    return [resume.kept_row(row) or next(fresh) for row in rows] + resume.others
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,12 +154,11 @@ def run(args: argparse.Namespace) -> int:
         check_export_target(target)  # an unwritable target fails before any captioning
     names = SidecarNames(args.sidecar_ext)
     work = collect(args.paths)
-    resume = _read_resume(targets, work) if args.resume else None
-    done = resume.done if resume is not None else {}
+    resume = _read_resume(targets, work) if args.resume else ResumeState()
     if args.skip_captioned:  # an image the resumed file lists stays in, to keep its place
         from desktop_captioner.core.existing_captions import read_existing_caption  # exiv2
 
-        work.skip(lambda image: image not in done
+        work.skip(lambda image: image not in resume.done
                   and read_existing_caption(image, names) is not None)
     kept, to_do = _split_done(work.rows, resume)
 
@@ -194,13 +189,11 @@ def run(args: argparse.Namespace) -> int:
     return _summarise(outputs.written, work, len(kept), others_failed)
 
 
-def _split_done(rows: Sequence[Path | CaptionResult], resume: ResumeState | None
+def _split_done(rows: Sequence[Path | CaptionResult], resume: ResumeState
                 ) -> tuple[list[CaptionResult], list[Path | CaptionResult]]:
     """(rows kept from the resumed file, written first; the rows still to do, in input order)."""
-    if resume is None:
-        return [], list(rows)
-    kept = [resume.done[row] for row in rows if isinstance(row, Path) and row in resume.done]
-    to_do = [row for row in rows if not (isinstance(row, Path) and row in resume.done)]
+    kept = [result for result in map(resume.kept_row, rows) if result is not None]
+    to_do = [row for row in rows if resume.kept_row(row) is None]
     return kept + resume.others, to_do
 
 
@@ -247,6 +240,12 @@ def _sidecar_ext(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_sidecar_ext_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--sidecar-ext EXT`` for the commands that write text sidecars."""
+    parser.add_argument("--sidecar-ext", type=_sidecar_ext, default=DEFAULT_SIDECAR_EXT,
+                        metavar="EXT", help=help_text)
+
+
 def add_precision_argument(parser: argparse.ArgumentParser) -> None:
     """``--precision`` for commands that caption with a trained model."""
     parser.add_argument(
@@ -273,9 +272,8 @@ def register(subparsers) -> None:
     parser.add_argument("--sidecars", action="store_true",
                         help="write each caption to a sidecar file next to its image (a.txt; "
                              "a.jpg.txt and a.png.txt when images in a folder share a name)")
-    parser.add_argument("--sidecar-ext", type=_sidecar_ext, default=DEFAULT_SIDECAR_EXT,
-                        metavar="EXT",
-                        help="sidecar file extension (default: .txt; .caption is also common)")
+    add_sidecar_ext_argument(
+        parser, "sidecar file extension (default: .txt; .caption is also common)")
     parser.add_argument("--overwrite-sidecars", action="store_true",
                         help="replace existing sidecars (kept by default)")
     parser.add_argument("--skip-captioned", action="store_true",

@@ -21,9 +21,9 @@ from desktop_captioner.core.results import CaptionResult
 
 @dataclass
 class ResumeState:
-    """The rows an earlier run left in ``target``, sorted into kept and to-do."""
+    """The rows an earlier run left in its export, sorted into kept and to-do (empty: a fresh
+    start)."""
 
-    target: Path
     done: dict[Path, CaptionResult] = field(default_factory=dict)  # captioned input images
     others: list[CaptionResult] = field(default_factory=list)  # images not in this input
     retried: int = 0  # error rows and a cut-off last row: captioned again
@@ -32,6 +32,10 @@ class ResumeState:
     @property
     def kept(self) -> int:
         return len(self.done) + len(self.others)
+
+    def kept_row(self, row: Path | CaptionResult) -> CaptionResult | None:
+        """The earlier run's caption for an input row still to do, if it has one."""
+        return self.done.get(row) if isinstance(row, Path) else None
 
 
 def read_resume(target: str | Path, inputs: Iterable[Path]) -> ResumeState:
@@ -42,7 +46,7 @@ def read_resume(target: str | Path, inputs: Iterable[Path]) -> ResumeState:
         raise ExportFormatError(f"{target} is not a captions file this app wrote (none of its "
                                 f"{len(read.problems)} records is a caption row).")
     results = read.results
-    state = ResumeState(target=target, problems=read.problems)
+    state = ResumeState(problems=read.problems)
     wanted = set(inputs)
     if results and _cut_off(target) and results[-1].path in wanted:
         results = results[:-1]
