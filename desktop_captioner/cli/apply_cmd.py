@@ -16,15 +16,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop_captioner.cli.caption_cmd import add_sidecar_ext_argument
 from desktop_captioner.cli.metadata_output import add_metadata_argument, write_metadata_for
-from desktop_captioner.core.atomic import atomic_write_text
-from desktop_captioner.core.errors import describe_os_error
 from desktop_captioner.core.export_reader import read_export
 from desktop_captioner.core.metadata_modes import MODE_EMBED, MODE_XMP
 from desktop_captioner.core.results import CaptionResult
-from desktop_captioner.core.sidecars import (DEFAULT_SIDECAR_EXT, SidecarNames,
-                                             normalise_sidecar_ext)
-from desktop_captioner.core.text import clean_caption
+from desktop_captioner.core.sidecar_writer import SidecarWriter
+from desktop_captioner.core.sidecars import SidecarNames
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
 
@@ -63,18 +61,6 @@ def _locate(path: Path, csv_folder: Path) -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def write_text_sidecars(results: list[CaptionResult], names: SidecarNames) -> list[str]:
-    """Write each caption to its text sidecar; returns one sentence per sidecar that failed."""
-    failures = []
-    for result in results:
-        target = names.path(result.path)
-        try:
-            atomic_write_text(target, clean_caption(result.caption) + "\n")
-        except OSError as exc:
-            failures.append(describe_os_error(target, exc))
-    return failures
-
-
 def run(args: argparse.Namespace) -> int:
     read = read_export(args.captions)  # a foreign file raises ExportFormatError: exit 2
     work = plan(read.results, args.captions.resolve().parent)
@@ -83,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     counts = write_metadata_for(work.to_apply, args.metadata)
     sidecar_failures = []
     if args.sidecars:
-        sidecar_failures = write_text_sidecars(work.to_apply, SidecarNames(args.sidecar_ext))
+        writer = SidecarWriter(SidecarNames(args.sidecar_ext), overwrite=True)  # the CSV is newer
+        sidecar_failures = writer.write(work.to_apply)
         for message in sidecar_failures:
             print(f"desktop-captioner: {message}", file=sys.stderr)
     failed = len(read.problems) + len(work.failures) + counts.failed + len(sidecar_failures)
@@ -103,7 +90,5 @@ def register(subparsers) -> None:
     add_metadata_argument(parser, default=MODE_XMP)
     parser.add_argument("--sidecars", action="store_true",
                         help="also write each caption to a text sidecar, replacing existing ones")
-    parser.add_argument("--sidecar-ext", default=DEFAULT_SIDECAR_EXT, metavar="EXT",
-                        type=normalise_sidecar_ext,
-                        help="extension of the text sidecars (default .txt)")
+    add_sidecar_ext_argument(parser, "extension of the text sidecars (default .txt)")
     parser.set_defaults(func=run)

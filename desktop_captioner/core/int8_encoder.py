@@ -152,11 +152,11 @@ class Int8Runner:
 
     The model's batch axis is resized to each batch's size (re-planned only when it changes)."""
 
-    def __init__(self, model: bytes, threads: int | None = None) -> None:
+    def __init__(self, model: bytes) -> None:
         interpreter = interpreter_class()
         try:  # XNNPACK on every core: VGG16 batches keep them all busy
             self._interpreter = interpreter(model_content=model,
-                                            num_threads=threads or os.cpu_count() or 1)
+                                            num_threads=os.cpu_count() or 1)
             self._interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as exc:
             raise Int8Unavailable(f"LiteRT cannot load the int8 model: {exc}") from exc

@@ -51,7 +51,7 @@ class SidecarWriter:
                 log.info("%s shares its name with another image in %s: caption goes to %s",
                          result.path.name, result.path.parent, target.name)
             try:
-                if target.is_file() and not self.overwrite:
+                if not self.overwrite and target.is_file():
                     self.kept += 1
                     continue
                 atomic_write_text(target, clean_caption(result.caption) + "\n")
