@@ -24,29 +24,37 @@ class ExportController(QObject):
         self.model, self.status, self.settings, self.window = model, status, settings, window
 
     def export_rows(self, rows: Iterable[int]) -> None:
-        items = [self.model.item(r) for r in rows]
-        results = [item.to_result() for item in items if item.has_outcome]
-        if not results:
-            self.status.showMessage("Nothing to export yet: caption some images first.", 8000)
-            return
-        written = exporting.ask_and_export(self.window, results, self.settings.last_export_folder)
-        if written is not None:
-            self._exported(written, items, whole_list=len(items) == self.model.rowCount())
+        self._export([self.model.item(r) for r in rows], target=None)
 
     def save_everything(self) -> bool:
         """The unsaved-work guard's Save: export everything to the last whole-list export file
         (or ask where when there is none); False when that was cancelled or failed."""
-        items = self.model.items()
-        results = [item.to_result() for item in items if item.has_outcome]
-        target = self.settings.last_export_path
-        if target and Path(target).parent.is_dir():
-            written = exporting.export_to(self.window, results, Path(target))
+        target = Path(self.settings.last_export_path) if self.settings.last_export_path else None
+        return self._export(self.model.items(), target) is not None
+
+    def _export(self, items: list[ImageItem], target: Path | None) -> Path | None:
+        """Write the items that have an outcome to ``target`` (asking where when it is None or
+        its folder is gone); returns the file written."""
+        exported = [item for item in items if item.has_outcome]
+        if not exported:
+            self.status.showMessage("Nothing to export yet: caption some images first.", 8000)
+            return None
+        results = [item.to_result() for item in exported]
+        if target is not None and target.parent.is_dir():
+            written = exporting.export_to(self.window, results, target)
         else:
             written = exporting.ask_and_export(self.window, results,
                                                self.settings.last_export_folder)
-        if written is not None:
-            self._exported(written, items, whole_list=True)
-        return written is not None
+        if written is None:
+            return None
+        self.settings.last_export_folder = str(written.parent)
+        if len(items) == self.model.rowCount():
+            self.settings.last_export_path = str(written)
+        self.model.mark_exported(item.path for item in exported)
+        skipped = len(items) - len(exported)
+        note = f" ({skipped} images without captions left out)" if skipped else ""
+        self.status.showMessage(f"Exported {len(exported)} captions to {written}{note}.", 15000)
+        return written
 
     def write_sidecars(self, rows: Iterable[int]) -> None:
         items = [self.model.item(row) for row in rows]
@@ -62,13 +70,3 @@ class ExportController(QObject):
         if report is not None:
             self.model.mark_exported(report.written)
             self.status.showMessage(report.message, 15000)
-
-    def _exported(self, written: Path, items: list[ImageItem], whole_list: bool) -> None:
-        self.settings.last_export_folder = str(written.parent)
-        if whole_list:
-            self.settings.last_export_path = str(written)
-        exported = [item for item in items if item.has_outcome]
-        self.model.mark_exported(item.path for item in exported)
-        skipped = len(items) - len(exported)
-        note = f" ({skipped} images without captions left out)" if skipped else ""
-        self.status.showMessage(f"Exported {len(exported)} captions to {written}{note}.", 15000)
