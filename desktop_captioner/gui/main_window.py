@@ -228,6 +228,7 @@ class MainWindow(QMainWindow):
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.filter_bar.changed.connect(self._update_scope)
         self.undo_stack.indexChanged.connect(self._update_scope)  # edits, imports, their undo
+        self.captioning.changed.connect(self._update_scope)  # a job's end changes the counts
         self.captioning.changed.connect(self._update_actions)
         self.metadata_writer.changed.connect(self._update_actions)
         self.captioning.model_loaded.connect(self._on_model_loaded)
@@ -587,7 +588,6 @@ class MainWindow(QMainWindow):
         elif self.stack.currentWidget() is not self.view:
             self.stack.setCurrentWidget(self.view)
             self.view.selectRow(0)
-        self._update_scope()
 
     @Slot()
     def _update_scope(self) -> None:

@@ -67,6 +67,7 @@ class FilterBar(QWidget):
 
     @Slot()
     def update_count(self) -> None:
+        self._recount.stop()  # a recount already queued by the same change would repeat this
         self.count.setText(self.count_text())
         self.changed.emit()
 
