@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QStatusBar
 
 from desktop_captioner.core.results import SOURCE_IMPORTED
 from desktop_captioner.gui.models.image_list_model import HAS_CAPTION, ImageItem, ImageListModel
+from desktop_captioner.gui.settings import Settings
 from desktop_captioner.gui.workers.folder_walker import FolderWalker, FoundImage, WalkSummary
 
 
@@ -39,19 +40,19 @@ def walk_report(added: int, duplicates: int, summaries: list[WalkSummary],
 class ImageAdder(QObject):
     idle = Signal()  # every walk asked for so far has finished
 
-    def __init__(self, model: ImageListModel, status: QStatusBar, parent: QObject) -> None:
+    def __init__(self, model: ImageListModel, status: QStatusBar, settings: Settings,
+                 parent: QObject) -> None:
         super().__init__(parent)
-        self.model, self.status = model, status
+        self.model, self.status, self.settings = model, status, settings
         self.walker = FolderWalker(self)
         self.walker.found.connect(self._on_found)
         self.walker.finished.connect(self._on_finished)
         self._added = self._duplicates = self._with_caption = 0
         self._summaries: list[WalkSummary] = []
-        self.read_captions = True  # look for captions photos already have (a user setting)
 
     def add(self, paths: Iterable[str | Path]) -> None:
         self.status.showMessage("Adding images…")
-        self.walker.add(paths, self.read_captions)
+        self.walker.add(paths, self.settings.read_existing_captions)
 
     def shutdown(self) -> None:
         self.walker.shutdown()

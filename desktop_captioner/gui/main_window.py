@@ -86,8 +86,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.status = CaptionStatusBar()
         self.setStatusBar(self.status)
-        self.adder = ImageAdder(self.model, self.status, self)
-        self.adder.read_captions = self.settings.read_existing_captions
+        self.adder = ImageAdder(self.model, self.status, self.settings, self)
         self.captioning = CaptioningController(self.model, self.status, self, load_captioner,
                                                batch_size)
         self.session = SessionKeeper(self.model, self)
@@ -551,7 +550,7 @@ class MainWindow(QMainWindow):
     @Slot(bool)
     def set_read_existing_captions(self, on: bool) -> None:
         """Used from the next photos added on."""
-        self.settings.read_existing_captions = self.adder.read_captions = on
+        self.settings.read_existing_captions = on
         self.save_settings()
 
     # --- state and shutdown -------------------------------------------------------------------
