@@ -14,6 +14,7 @@ from desktop_captioner.core.export import write_csv, write_json
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.sidecar_writer import SidecarWriter
 from desktop_captioner.core.sidecars import SidecarNames, normalise_sidecar_ext
+from desktop_captioner.gui.dialogs.problems import show_problems
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,7 @@ def ask_and_write_sidecars(parent: QWidget, results: Sequence[CaptionResult],
     for error in errors:
         log.warning("%s", error)
     if errors:
-        QMessageBox.warning(parent, "Some caption files not written",
-                            "\n".join(errors[:10]) + (f"\n… and {len(errors) - 10} more"
-                                                      if len(errors) > 10 else ""))
+        show_problems(parent, "Some caption files not written", errors)
     message = f"Wrote {writer.written:,} {ext} caption files"
     if writer.kept:
         message += f"; kept {writer.kept:,} existing"

@@ -17,12 +17,12 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from desktop_captioner.core.export_reader import ExportFormatError, read_export
 from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_IMPORTED, CaptionResult
+from desktop_captioner.gui.dialogs.problems import show_problems
 from desktop_captioner.gui.models.image_list_model import (DONE, EDITED, ERROR, HAS_CAPTION,
                                                            ImageItem, ImageListModel, ItemState)
 from desktop_captioner.gui.models.undo_commands import ChangeItemsCommand
 
 IMPORT_FILTERS = "Caption exports (*.csv *.json *.jsonl);;All files (*)"
-MAX_PROBLEMS_SHOWN = 15
 
 
 def path_key(path: Path) -> str:
@@ -98,10 +98,7 @@ def import_captions(parent: QWidget, model: ImageListModel, export_file: Path) -
         model.undo_stack.push(ChangeItemsCommand(model, f"Import captions from {export_file.name}",
                                                  plan.changes, plan.added))
     if plan.problems:
-        shown = plan.problems[:MAX_PROBLEMS_SHOWN]
-        more = len(plan.problems) - len(shown)
-        text = "\n".join(shown) + (f"\n…and {more} more." if more else "")
-        QMessageBox.warning(parent, "Some rows were not imported", text)
+        show_problems(parent, "Some rows were not imported", plan.problems)
     message = f"Imported {len(plan.changes):,} captions from {export_file.name}"
     notes = []
     if plan.added:

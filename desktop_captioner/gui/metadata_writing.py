@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop_captioner.core.metadata_modes import MODE_EMBED
+from desktop_captioner.gui.dialogs.problems import show_problems
 from desktop_captioner.gui.dialogs.write_metadata_dialog import WriteMetadataDialog
 from desktop_captioner.gui.models.image_list_model import CAPTIONED, ImageListModel
 from desktop_captioner.gui.settings import Settings
@@ -27,7 +28,6 @@ from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
 
 log = logging.getLogger(__name__)
 
-MAX_FAILURES_SHOWN = 15
 PROGRESS_SECONDS = 0.1
 PLACES = {"xmp": "XMP sidecar files", "embed": "the photos' own metadata"}
 
@@ -153,7 +153,5 @@ class MetadataWriter(QObject):
             message += "; stopped"
         self.status.showMessage(message + ".", 15000)
         if outcome.failures:
-            shown = [reason for _path, reason in outcome.failures[:MAX_FAILURES_SHOWN]]
-            more = len(outcome.failures) - len(shown)
-            QMessageBox.warning(self.window, "Some captions were not written",
-                                "\n".join(shown) + (f"\n…and {more} more." if more else ""))
+            show_problems(self.window, "Some captions were not written",
+                          [reason for _path, reason in outcome.failures])
