@@ -242,8 +242,8 @@ class MainWindow(QMainWindow):
         empty.sample.connect(self.open_training_dialog)
 
     def _restore_layout(self) -> None:
-        """Saved size and splitter, when they are valid (``settings_schema`` checks them on
-        load; the geometry's bytes are checked again here, where they are used)."""
+        """Saved size and splitter, when they are valid (``settings_schema`` checked them on
+        load, so the geometry decodes; Qt may still not recognise it)."""
         if not self._restore_geometry(self.settings.window_geometry):
             self.resize(1200, 760)
         self.splitter.setSizes(self.settings.splitter_sizes or [820, 380])
@@ -251,12 +251,7 @@ class MainWindow(QMainWindow):
     def _restore_geometry(self, saved: str) -> bool:
         if not saved:
             return False
-        try:
-            geometry = decode_geometry(saved)
-        except ValueError as exc:
-            log.warning("saved window geometry not used: %s", exc)
-            return False
-        if not self.restoreGeometry(QByteArray(geometry)):
+        if not self.restoreGeometry(QByteArray(decode_geometry(saved))):
             log.warning("saved window geometry not used: Qt does not recognise it")
             return False
         return True
