@@ -35,7 +35,7 @@ from typing import Any
 
 from desktop_captioner import __version__
 from desktop_captioner.core.atomic import atomic_write
-from desktop_captioner.core.errors import ModelFileError
+from desktop_captioner.core.errors import ModelFileError, os_error_reason
 from desktop_captioner.core.model_schema import (CALIBRATION_MEMBER, ENCODER, MANIFEST_MEMBER,
                                                  MAX_IMAGE_SIZE, MEMBER_LIMITS, MIN_IMAGE_SIZE,
                                                  VOCABULARY_MEMBER, WEIGHTS_MEMBER, SchemaError,
@@ -105,9 +105,7 @@ def _refused(path: Path, detail: str) -> ModelFileError:
 
 
 def _unreadable(path: Path, exc: OSError) -> ModelFileError:
-    reason = "permission denied" if isinstance(exc, PermissionError) else (
-        exc.strerror or exc.__class__.__name__)
-    return ModelFileError(f"{path} cannot be read ({reason}).")
+    return ModelFileError(f"{path} cannot be read ({os_error_reason(exc)}).")
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
