@@ -5,16 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from desktop_captioner.core.progress import Progress
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+from desktop_captioner.core.progress import Progress, format_eta
 
 
 class TerminalProgress:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from desktop_captioner.cli.caption_cmd import positive_int
 from desktop_captioner.cli.evaluate_cmd import bleu_table
-from desktop_captioner.cli.terminal import TerminalProgress, format_eta
+from desktop_captioner.cli.terminal import TerminalProgress
 from desktop_captioner.core.modelfile import (MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, MODEL_SUFFIX,
                                               read_manifest)
 from desktop_captioner.core.precision import PRECISIONS
-from desktop_captioner.core.progress import Progress
+from desktop_captioner.core.progress import Progress, format_eta
 
 
 class TrainingReporter:

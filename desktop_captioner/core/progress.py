@@ -59,3 +59,13 @@ class RateMeter:
         rate = done / elapsed
         eta = (self.total - done) / rate if rate > 0 else None
         return Progress(self.phase, done, self.total, rate, eta)
+
+
+def format_eta(seconds: float | None) -> str:
+    """A duration as ``mm:ss`` or ``h:mm:ss`` (``--:--`` when unknown), for progress lines."""
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"

@@ -10,7 +10,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
-from desktop_captioner.cli.terminal import format_eta
+from desktop_captioner.core.progress import format_eta
 from desktop_captioner.gui.training.worker import THUMBNAIL_SIDE, TrainingResult
 
 BLEU_KEYS = ("bleu1", "bleu2", "bleu3", "bleu4")

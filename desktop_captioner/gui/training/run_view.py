@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from desktop_captioner.cli.terminal import format_eta
+from desktop_captioner.core.progress import format_eta
 from desktop_captioner.core.progress import Progress
 from desktop_captioner.gui.training.loss_chart import LossChart
 from desktop_captioner.gui.training.results_panel import ResultsPanel, format_duration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
-from desktop_captioner.cli.terminal import format_eta
+from desktop_captioner.core.progress import format_eta
 from desktop_captioner.core.progress import Progress
 
 
