@@ -169,6 +169,7 @@ def _coco_file(path: Path, folder: str, log: ProblemLog) -> list[JsonImage]:
         raise DatasetError(f'{path} is not a COCO caption file: it has no top-level '
                            '"annotations" list.')
     named: dict[int, tuple[str, str]] = {}  # image id -> (name, position)
+    unsafe: set[int] = set()  # ids of images already reported; their captions go silently
     for index, entry in enumerate(entries):
         position = f"images[{index}]"
         image_id = entry.get("id") if isinstance(entry, dict) else None
@@ -180,6 +181,7 @@ def _coco_file(path: Path, folder: str, log: ProblemLog) -> list[JsonImage]:
         name = safe_relative_name([folder, file_name])
         if name is None:
             log.add(path, None, f"{file_name} is not a name inside {folder}/, skipped", position)
+            unsafe.add(image_id)
         elif image_id in named:
             log.add(path, None, f"image id {image_id} is listed again (first at "
                                 f"{named[image_id][1]}); skipped", position)
@@ -194,11 +196,11 @@ def _coco_file(path: Path, folder: str, log: ProblemLog) -> list[JsonImage]:
         caption, image_id = annotation.get("caption"), annotation.get("image_id")
         if not isinstance(caption, str) or not caption.strip():
             log.add(path, None, 'no "caption" text, skipped', position)
-        elif not isinstance(image_id, int) or image_id not in named:
+        elif isinstance(image_id, int) and image_id in named:
+            captions.setdefault(image_id, []).append(caption.strip())
+        elif not (isinstance(image_id, int) and image_id in unsafe):
             log.add(path, None, f"its image_id {image_id!r} is not in the images list, skipped",
                     position)
-        else:
-            captions.setdefault(image_id, []).append(caption.strip())
     images = []
     for image_id, (name, position) in named.items():
         if image_id in captions:
