@@ -40,8 +40,8 @@ SPLIT_NAMES = ("train", "val", "test")
 SPLIT_FILE_NAMES = {"train": "Flickr_8k.trainImages.txt", "val": "Flickr_8k.devImages.txt",
                     "test": "Flickr_8k.testImages.txt"}
 KARPATHY_GLOB = "dataset_*.json"
-# Where a Karpathy file's images are looked for, below the JSON's folder ("" is the folder
-# itself, where COCO's train2014/ and val2014/ usually are); COCO 2017's train2017/ and val2017/.
+# Where the images are looked for below the dataset folder, first match wins ("" is the folder
+# itself, where COCO's train2014/, val2014/, train2017/ and val2017/ usually are).
 KARPATHY_IMAGES_DIR_NAMES = ("", "images", "Images", "Flicker8k_Dataset", "Flickr8k_Dataset",
                              "flickr30k-images", "flickr30k_images")
 COCO_IMAGES_DIR_NAMES = ("", "images")
@@ -54,8 +54,7 @@ class Dataset:
     layout: str  # "flickr8k" | "kaggle" | "karpathy" | "coco"
     root: Path
     images_dir: Path
-    # image name ("x.jpg", or "train2014/x.jpg" below images_dir) -> its captions (only images
-    # on disk)
+    # image name below images_dir ("x.jpg", "train2014/x.jpg") -> its captions (images on disk)
     captions: dict[str, list[str]]
     splits: dict[str, list[str]]  # "train" / "val" / "test" -> sorted image names
     missing_images: int  # distinct names captioned but not on disk
