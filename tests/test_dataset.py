@@ -53,6 +53,15 @@ def test_original_layout_accepts_common_image_folder_names(tmp_path, images_dir)
     assert load_dataset(tmp_path).images_dir.name == images_dir
 
 
+def test_an_images_folder_given_elsewhere_replaces_the_one_beside_the_captions(tmp_path):
+    make_dataset(tmp_path / "text", token_lines(["a.jpg", "b.jpg"]), ["a.jpg"])
+    make_dataset(tmp_path / "photos", "", ["a.jpg", "b.jpg"], images_dir="",
+                 captions_name="unused.txt")
+    dataset = load_dataset(tmp_path / "text", images=tmp_path / "photos")
+    assert dataset.images_dir == (tmp_path / "photos").resolve()
+    assert sorted(dataset.captions) == ["a.jpg", "b.jpg"] and dataset.missing_images == 0
+
+
 def test_kaggle_layout_with_quoted_and_unquoted_commas(tmp_path):
     csv_text = ("image,caption\n"
                 'a.jpg,"A dog , a ball and ""fun"" ."\n'

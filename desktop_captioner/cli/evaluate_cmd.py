@@ -1,4 +1,4 @@
-"""``desktop-captioner evaluate MODEL DATASET_DIR``: BLEU-1..4 of a model on a dataset split."""
+"""``desktop-captioner evaluate MODEL DATASET``: BLEU-1..4 of a model on a dataset split."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_captioner.cli.caption_cmd import add_precision_argument, positive_int
+from desktop_captioner.cli.inspect_cmd import DATASET_HELP, IMAGES_HELP
 from desktop_captioner.cli.terminal import TerminalProgress
 
 BLEU_KEYS = ("bleu1", "bleu2", "bleu3", "bleu4")
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = evaluate_model(args.model, args.dataset, split=args.split,
                                 beam_width=args.beam_width, weights=args.weights,
-                                precision=args.precision, progress=progress)
+                                precision=args.precision, progress=progress,
+                                images=args.images)
     finally:
         progress.close()
     if args.json:
@@ -45,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="BLEU-1..4 of a model on a dataset split")
     parser.add_argument("model", type=Path, metavar="MODEL", help="a trained .dcmodel file")
-    parser.add_argument("dataset", type=Path, metavar="DATASET_DIR")
+    parser.add_argument("dataset", type=Path, metavar="DATASET", help=DATASET_HELP)
+    parser.add_argument("--images", type=Path, metavar="DIR", help=IMAGES_HELP)
     parser.add_argument("--split", choices=("train", "val", "test"), default="test",
                         help="which images to score (default: test, never seen in training)")
     parser.add_argument("--beam-width", type=positive_int, default=3, metavar="K",

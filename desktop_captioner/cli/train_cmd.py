@@ -1,4 +1,4 @@
-"""``desktop-captioner train DATASET_DIR --out MODEL``: train a caption model headlessly.
+"""``desktop-captioner train DATASET --out MODEL``: train a caption model headlessly.
 
 Progress goes to stderr (step messages, image counts, then epoch/loss/rate/ETA lines); the
 BLEU table and the model path go to stdout at the end. The defaults are the settings that give a
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from desktop_captioner.cli.caption_cmd import positive_int
 from desktop_captioner.cli.evaluate_cmd import bleu_table
+from desktop_captioner.cli.inspect_cmd import DATASET_HELP, IMAGES_HELP
 from desktop_captioner.cli.terminal import TerminalProgress
 from desktop_captioner.core.modelfile import (MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, MODEL_SUFFIX,
                                               read_manifest)
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         out = train_model(args.dataset, args.out, weights=args.weights, config=config,
                           image_size=args.image_size, precision=args.precision,
-                          on_event=reporter, resume=args.resume)
+                          on_event=reporter, resume=args.resume, images=args.images)
     finally:
         reporter.close()
     metrics = read_manifest(out)["metrics"]
@@ -94,8 +95,8 @@ def _image_size(text: str) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train a caption model on a dataset folder")
-    parser.add_argument("dataset", type=Path, metavar="DATASET_DIR",
-                        help="a Flickr8k-style dataset folder (original or Kaggle layout)")
+    parser.add_argument("dataset", type=Path, metavar="DATASET", help=DATASET_HELP)
+    parser.add_argument("--images", type=Path, metavar="DIR", help=IMAGES_HELP)
     parser.add_argument("--out", type=Path, required=True, metavar="MODEL",
                         help=f"the model file to write (conventionally *{MODEL_SUFFIX})")
     parser.add_argument("--weights", type=Path, help="VGG16 notop weights file (.h5)")

@@ -1,9 +1,16 @@
-"""Caption datasets on disk: the original Flickr8k layout and the Kaggle copy, as one ``Dataset``.
+"""Caption datasets on disk as one ``Dataset``: the original Flickr8k layout, the Kaggle copy,
+Karpathy's split files and COCO 2017's caption files (the last two read by ``dataset_json``).
 
-Loading only checks which image files exist; it never decodes them, so inspecting the 8,091
-Flickr8k images takes well under a second and can run on the GUI thread. Quirks of real-world
-copies are collected as problems rather than raised: only a folder that cannot be used at all
-(no captions file, no images, nothing captioned on disk) raises ``DatasetError``.
+A dataset is named by its folder, or by a Karpathy/COCO JSON file itself. A folder is read as
+Flickr8k or Kaggle when it holds their captions file, else as Karpathy when it holds one
+``dataset_*.json``, else as COCO when it holds ``annotations/captions_{train,val}2017.json``.
+The images folder is looked for beside the captions, or given (``images=``, ``--images``).
+
+Loading only checks which image files exist (one listing per folder); it never decodes them, so
+inspecting the 8,091 Flickr8k images takes well under a second and can run on the GUI thread.
+Quirks of real-world copies are collected as problems rather than raised: only a dataset that
+cannot be used at all (no captions file, no images, nothing captioned on disk) raises
+``DatasetError``.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from desktop_captioner.core.dataset_json import (COCO_ANNOTATIONS_DIR, COCO_FILES, JsonImage,
+                                                 read_coco, read_karpathy)
 from desktop_captioner.core.dataset_readers import (CaptionLine, Problem, ProblemLog,
                                                     read_kaggle_captions, read_text_lines,
                                                     read_token_file)
@@ -30,16 +39,23 @@ KAGGLE_CAPTIONS_NAME = "captions.txt"
 SPLIT_NAMES = ("train", "val", "test")
 SPLIT_FILE_NAMES = {"train": "Flickr_8k.trainImages.txt", "val": "Flickr_8k.devImages.txt",
                     "test": "Flickr_8k.testImages.txt"}
+KARPATHY_GLOB = "dataset_*.json"
+# Where the images are looked for below the dataset folder, first match wins ("" is the folder
+# itself, where COCO's train2014/, val2014/, train2017/ and val2017/ usually are).
+KARPATHY_IMAGES_DIR_NAMES = ("", "images", "Images", "Flicker8k_Dataset", "Flickr8k_Dataset",
+                             "flickr30k-images", "flickr30k_images")
+COCO_IMAGES_DIR_NAMES = ("", "images")
 
 
 @dataclass
 class Dataset:
     """A usable dataset: captions of the images that exist, their splits, and what was odd."""
 
-    layout: str  # "flickr8k" | "kaggle"
+    layout: str  # "flickr8k" | "kaggle" | "karpathy" | "coco"
     root: Path
     images_dir: Path
-    captions: dict[str, list[str]]  # image file name -> its captions (only images on disk)
+    # image name below images_dir ("x.jpg", "train2014/x.jpg") -> its captions (images on disk)
+    captions: dict[str, list[str]]
     splits: dict[str, list[str]]  # "train" / "val" / "test" -> sorted image names
     missing_images: int  # distinct names captioned but not on disk
     orphan_images: int  # images on disk without a caption
@@ -62,16 +78,24 @@ class Dataset:
         }
 
 
-def load_dataset(root: str | Path, seed: int = 0) -> Dataset:
-    """Detect the layout of ``root`` and load it; ``seed`` drives the split when no official one."""
-    try:
-        root = Path(root).expanduser().resolve()
-    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop (Python 3.11)
-        raise DatasetError(f"{root} cannot be opened: {exc}.") from None
-    if not root.is_dir():
-        raise DatasetError(f"{root} is not a folder.")
+def load_dataset(source: str | Path, seed: int = 0, images: str | Path | None = None) -> Dataset:
+    """Load the dataset folder or caption JSON file ``source``; ``images`` is its images folder
+    when not found beside the captions; ``seed`` drives the split when there is no official one.
+    """
+    path = _resolved(source)
+    images_dir = None if images is None else _resolved(images)
+    if images_dir is not None and not images_dir.is_dir():
+        raise DatasetError(f"The images folder {images_dir} is not a folder.")
+    if path.is_file() and path.suffix.lower() == ".json":
+        layout, root = _json_layout_of(path)
+        return _load_json_layout(layout, root, path, images_dir)
+    if not path.is_dir():
+        raise DatasetError(f"{path} is not a folder (nor a Karpathy or COCO caption JSON file).")
+    root = path
     layout, captions_file = _find_captions_file(root)
-    images_dir = _find_images_dir(root)
+    if layout in ("karpathy", "coco"):
+        return _load_json_layout(layout, root, captions_file, images_dir)
+    images_dir = images_dir or _find_images_dir(root)
     log = ProblemLog()
     on_disk = _image_names(images_dir, log)
     if not on_disk:
@@ -85,16 +109,14 @@ def load_dataset(root: str | Path, seed: int = 0) -> Dataset:
 
     missing = [name for name in all_captions if name not in on_disk]
     if missing:
-        _report_missing(captions_file, images_dir, missing, all_captions, first_lines, log)
+        _report_missing(captions_file, images_dir, missing, all_captions, first_lines[missing[0]],
+                        log)
     captions = {name: all_captions[name] for name in sorted(all_captions) if name in on_disk}
     if not captions:
         raise DatasetError(f"None of the images captioned in {captions_file} "
                            f"is in {images_dir}.")
     orphans = sorted(on_disk - captions.keys())
-    if orphans:
-        log.add(images_dir, None, f"{_plural(len(orphans), 'image')} on disk "
-                                  f"{'has' if len(orphans) == 1 else 'have'} no caption "
-                                  f"and will not be used, e.g. {orphans[0]}")
+    _report_orphans(images_dir, orphans, log)
 
     splits = _official_splits(root, captions, log) if layout == "flickr8k" else None
     return Dataset(layout=layout, root=root, images_dir=images_dir, captions=captions,
@@ -126,13 +148,103 @@ def _find_text_file(root: Path, name: str) -> Path | None:
 
 
 def _find_captions_file(root: Path) -> tuple[str, Path]:
+    """The layout of the folder ``root`` and its captions file (for COCO, the folder itself)."""
     token_file = _find_text_file(root, TOKEN_FILE_NAME)
     if token_file is not None:
         return "flickr8k", token_file
     if (root / KAGGLE_CAPTIONS_NAME).is_file():
         return "kaggle", root / KAGGLE_CAPTIONS_NAME
+    karpathy = sorted(path for path in root.glob(KARPATHY_GLOB) if path.is_file())
+    if len(karpathy) > 1:
+        raise DatasetError(f"{root} holds several Karpathy caption files "
+                           f"({', '.join(path.name for path in karpathy)}); give the one to use "
+                           "instead of the folder.")
+    if karpathy:
+        return "karpathy", karpathy[0]
+    if any((root / COCO_ANNOTATIONS_DIR / name).is_file() for name in COCO_FILES.values()):
+        return "coco", root
     raise DatasetError(f"{root} has no captions file ({TOKEN_FILE_NAME} in the folder or in "
-                       f"{TEXT_DIR_NAME}/, or a Kaggle-style {KAGGLE_CAPTIONS_NAME}).")
+                       f"{TEXT_DIR_NAME}/, a Kaggle-style {KAGGLE_CAPTIONS_NAME}, a Karpathy "
+                       f"{KARPATHY_GLOB} or COCO's {COCO_ANNOTATIONS_DIR}/"
+                       f"{COCO_FILES['train2017']}).")
+
+
+def _resolved(path: str | Path) -> Path:
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop (Python 3.11)
+        raise DatasetError(f"{path} cannot be opened: {exc}.") from None
+
+
+def _json_layout_of(path: Path) -> tuple[str, Path]:
+    """A caption JSON file given by itself: COCO's files (by name) stand for their whole dataset
+    folder, the parent of ``annotations/``; any other JSON is a Karpathy file."""
+    if path.name in COCO_FILES.values():
+        folder = path.parent
+        return "coco", folder.parent if folder.name == COCO_ANNOTATIONS_DIR else folder
+    return "karpathy", path.parent
+
+
+def _load_json_layout(layout: str, root: Path, source: Path, images_dir: Path | None
+                      ) -> Dataset:
+    """A Karpathy (``source`` is its JSON) or COCO (``root`` holds ``annotations/``) dataset."""
+    log = ProblemLog()
+    if layout == "karpathy":
+        listed = read_karpathy(source, log)
+        candidates = [root / name for name in KARPATHY_IMAGES_DIR_NAMES]
+    else:
+        source = root / COCO_ANNOTATIONS_DIR
+        files = {folder: source / name for folder, name in COCO_FILES.items()}
+        for folder, path in list(files.items()):
+            if not path.is_file():
+                log.add(path, None, f"the file is missing, so {folder}/ is left out")
+                del files[folder]
+        listed = read_coco(files, log)
+        candidates = [root / name for name in COCO_IMAGES_DIR_NAMES]
+    if not listed:
+        raise DatasetError(f"{source} contains no usable captions.")
+    images_dir, on_disk = _json_images_dir(source, [images_dir] if images_dir else candidates,
+                                           listed, log)
+    missing = [image for image in listed if image.name not in on_disk]
+    if missing:
+        _report_missing(missing[0].file, images_dir, [image.name for image in missing],
+                        {image.name: image.captions for image in missing}, None, log,
+                        position=missing[0].position)
+    captions = {image.name: list(image.captions) for image in sorted(
+        (image for image in listed if image.name in on_disk), key=lambda image: image.name)}
+    orphans = sorted(on_disk - captions.keys())
+    _report_orphans(images_dir, orphans, log)
+    splits: dict[str, list[str]] = {name: [] for name in SPLIT_NAMES}
+    for image in listed:
+        if image.name in captions:
+            splits[image.split].append(image.name)
+    return Dataset(layout=layout, root=root, images_dir=images_dir, captions=captions,
+                   splits={name: sorted(members) for name, members in splits.items()},
+                   missing_images=len(missing), orphan_images=len(orphans),
+                   problems=log.problems())
+
+
+def _json_images_dir(source: Path, candidates: list[Path], listed: list[JsonImage],
+                     log: ProblemLog) -> tuple[Path, set[str]]:
+    """The first candidate folder holding any listed image, and the image names on disk below
+    it in the folders the names point into (one listing per folder, nothing else is read)."""
+    folders = sorted({image.name.rpartition("/")[0] for image in listed})
+    names = {image.name for image in listed}
+    for candidate in candidates:
+        if not candidate.is_dir():
+            continue
+        on_disk = set()
+        for folder in folders:
+            if (candidate / folder).is_dir():
+                prefix = f"{folder}/" if folder else ""
+                on_disk.update(prefix + name for name in _image_names(candidate / folder, log))
+        if not on_disk.isdisjoint(names):
+            return candidate, on_disk
+    if len(candidates) == 1:
+        raise DatasetError(f"None of the images captioned in {source} is in {candidates[0]}.")
+    raise DatasetError(f"None of the images captioned in {source} is in {candidates[0]} or its "
+                       f"{', '.join(c.name + '/' for c in candidates[1:])} folders; give the "
+                       "images folder with --images.")
 
 
 def _find_images_dir(root: Path) -> Path:
@@ -177,13 +289,20 @@ def _group_captions(lines: list[CaptionLine]) -> tuple[dict[str, list[str]], dic
 
 
 def _report_missing(captions_file: Path, images_dir: Path, missing: list[str],
-                    captions: dict[str, list[str]], first_lines: dict[str, int],
-                    log: ProblemLog) -> None:
+                    captions: dict, first_line: int | None, log: ProblemLog,
+                    position: str | None = None) -> None:
     count = sum(len(captions[name]) for name in missing)
-    log.add(captions_file, first_lines[missing[0]],
+    log.add(captions_file, first_line,
             f"{_plural(count, 'caption')} name {_plural(len(missing), 'image')} that "
             f"{'is' if len(missing) == 1 else 'are'} not in {images_dir.name}/ and will not be "
-            f"used, e.g. {missing[0]}")
+            f"used, e.g. {missing[0]}", position)
+
+
+def _report_orphans(images_dir: Path, orphans: list[str], log: ProblemLog) -> None:
+    if orphans:
+        log.add(images_dir, None, f"{_plural(len(orphans), 'image')} on disk "
+                                  f"{'has' if len(orphans) == 1 else 'have'} no caption "
+                                  f"and will not be used, e.g. {orphans[0]}")
 
 
 def _official_splits(root: Path, captions: dict[str, list[str]], log: ProblemLog

@@ -45,16 +45,24 @@ class ProblemLog:
     def __init__(self) -> None:
         self._listed: list[Problem] = []
         self._counts: dict[tuple[str, str], int] = {}
+        self._entries: set[tuple[str, str]] = set()  # quirks of JSON entries, not text lines
 
-    def add(self, file: Path, line: int | None, message: str) -> None:
+    def add(self, file: Path, line: int | None, message: str,
+            position: str | None = None) -> None:
+        """Record ``message`` about ``file``; a JSON file's entry is named by ``position``
+        (``images[12].sentences[3]``), which leads the listed message and counts as its line."""
         key = (str(file), message)
         count = self._counts[key] = self._counts.get(key, 0) + 1
+        if position is not None:
+            self._entries.add(key)
         if count <= LINES_LISTED_PER_QUIRK:
-            self._listed.append(Problem(str(file), line, message))
+            listed = message if position is None else f"{position}: {message}"
+            self._listed.append(Problem(str(file), line, listed))
 
     def problems(self) -> list[Problem]:
-        folded = [Problem(file, None, f"{count - LINES_LISTED_PER_QUIRK} more lines like this: "
-                                      f"{message}")
+        folded = [Problem(file, None, f"{count - LINES_LISTED_PER_QUIRK} more "
+                                      f"{'entries' if (file, message) in self._entries else 'lines'}"
+                                      f" like this: {message}")
                   for (file, message), count in self._counts.items()
                   if count > LINES_LISTED_PER_QUIRK]
         return self._listed + folded

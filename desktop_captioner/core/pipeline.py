@@ -92,8 +92,9 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
                 weights: str | Path | None = None, config: TrainingConfig,
                 image_size: int = 224, precision: str = "auto",
                 on_event: ReportCallback | None = None, cancel: CancelToken | None = None,
-                resume: bool = False) -> Path:
-    """Train a decoder on ``dataset_dir`` and save it as the model file ``out_path``.
+                resume: bool = False, images: str | Path | None = None) -> Path:
+    """Train a decoder on ``dataset_dir`` (a folder or caption JSON file; ``images`` is its
+    images folder when not beside it) and save it as the model file ``out_path``.
 
     Features are cached, so a second run over the same images skips VGG16; the checkpoint of
     the last finished epoch survives a cancel or crash and ``resume=True`` continues from it.
@@ -102,7 +103,7 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
     out_path = Path(out_path)
 
     # Fatal problems (unusable dataset, no weights) surface before any report is made.
-    dataset = load_dataset(dataset_dir, seed=config.seed)
+    dataset = load_dataset(dataset_dir, seed=config.seed, images=images)
     for split in ("train", "val"):
         if not dataset.splits.get(split):
             raise DatasetError(f"{dataset.root} has no images in its {split} split.")
@@ -252,9 +253,10 @@ def evaluate_model(model_file: str | Path, dataset_dir: str | Path, split: str =
                    beam_width: int = 3, weights: str | Path | None = None,
                    precision: str | None = None,
                    progress: Callable[[Progress], None] | None = None,
-                   cancel: CancelToken | None = None) -> dict[str, Any]:
+                   cancel: CancelToken | None = None,
+                   images: str | Path | None = None) -> dict[str, Any]:
     """BLEU-1..4 of a saved model on one split of a dataset, plus image counts."""
-    dataset = load_dataset(dataset_dir)
+    dataset = load_dataset(dataset_dir, images=images)
     names = dataset.splits.get(split, [])
     if not names:
         raise DatasetError(f"{dataset.root} has no images in its {split} split.")

@@ -18,6 +18,10 @@ from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.sample_dataset import make_sample_dataset
 
 SAMPLE_IMAGES = 200  # enough generated scenes for the model to learn them well
+LAYOUT_TEXTS = {"flickr8k": "Flickr8k (token file and images folder)",
+                "kaggle": "Kaggle (captions.txt and Images/)",
+                "karpathy": "Karpathy split file (dataset_*.json and its images)",
+                "coco": "COCO 2017 (annotations/, train2017/ and val2017/)"}
 
 
 def unusable_reason(summary: dict) -> str | None:
@@ -79,7 +83,8 @@ class DatasetPanel(QWidget):
         self._request = 0
         self.dataset: Dataset | None = None
 
-        self.headline = QLabel("Choose a dataset folder (Flickr8k or the Kaggle copy).")
+        self.headline = QLabel("Choose a dataset folder (Flickr8k, the Kaggle copy, Karpathy's "
+                               "dataset_*.json with its images, or COCO 2017).")
         self.headline.setWordWrap(True)
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details = QFormLayout()
@@ -139,9 +144,7 @@ class DatasetPanel(QWidget):
             return
         summary = dataset.summary()
         splits = summary["splits"]
-        self._values["layout"].setText(
-            "Flickr8k (token file and images folder)" if summary["layout"] == "flickr8k"
-            else "Kaggle (captions.txt and Images/)")
+        self._values["layout"].setText(LAYOUT_TEXTS[summary["layout"]])
         for key in ("images", "captions", "missing_images", "orphan_images"):
             self._values[key].setText(f"{summary[key]:,}")
         self._values["splits"].setText(
