@@ -90,14 +90,13 @@ def describe_failure(exc: BaseException, outcome: str) -> str:
 
     ``outcome`` says what happened in words that can go before "because …", such as "Training
     stopped" or "scenes.dcmodel could not be loaded". A ``Cancelled`` gives "" (the user asked:
-    nothing to report); any other ``CaptionerError`` gives its own message, logged as
-    information; anything else is a bug: it is logged with its traceback and the sentence names
-    the exception and points to the log file.
+    nothing to report); any other ``CaptionerError`` gives its own message; anything else is a
+    bug: it is logged with its traceback and the sentence names the exception and points to the
+    log file.
     """
     if isinstance(exc, Cancelled):
         return ""
     if isinstance(exc, CaptionerError):
-        log.info("%s: %s", outcome, exc)
         return str(exc)
     log.error("%s", outcome, exc_info=exc)
     return (f"{outcome} because of an internal error ({exc.__class__.__name__}: "
