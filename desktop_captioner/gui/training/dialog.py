@@ -1,14 +1,15 @@
 """Train New Model: choose a dataset folder, check it, pick settings, watch it train, use it.
 
 The dialog never blocks on training: a ``TrainingWorker`` in its own ``WorkerThread`` runs the
-pipeline and every report arrives as a queued signal. Closing the dialog (or the main window) while it
-trains asks first, then cancels, and waits for the worker to stop at the end of its batch, so no
-thread outlives the dialog and the checkpoint is kept for Resume.
+pipeline and every report arrives as a queued signal. Closing the dialog (or the main window)
+while it trains asks first, then cancels, and waits for the worker to stop at the end of its
+batch, so no thread outlives the dialog and the checkpoint is kept for Resume.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
@@ -240,14 +241,22 @@ class TrainingDialog(QDialog):
             QApplication.restoreOverrideCursor()
 
     def _launch(self, job: TrainingJob) -> None:
-        self._thread = WorkerThread("training", self)
-        self._worker = TrainingWorker(job, self._thread.new_token())
+        thread = self._thread = WorkerThread("training", self)
+        self._worker = TrainingWorker(job, thread.new_token())
         self._worker.report.connect(self._on_event)
         self._worker.progress.connect(self._on_progress)
         self.run_view.run_started()
         self._set_state("running")
-        self._thread.submit(self._worker.run, on_result=self._on_succeeded,
-                            on_error=self._on_error)
+        thread.submit(self._worker.run, on_result=functools.partial(self._on_succeeded, thread),
+                      on_error=functools.partial(self._on_error, thread))
+
+    def _run_ended(self, thread: WorkerThread) -> bool:
+        """Join the thread of the run that ended; False when a newer run has started since
+        (the outcome that arrived is stale)."""
+        if thread is self._thread:
+            self._end_thread()
+            return True
+        return self._thread is None
 
     def _end_thread(self) -> None:
         """Cancel and join the run's thread (it has usually ended already) and drop it."""
@@ -267,13 +276,15 @@ class TrainingDialog(QDialog):
         if self.state == "running":
             self.run_view.show_event(event)
 
-    def _on_succeeded(self, result: TrainingResult) -> None:
-        self._end_thread()
+    def _on_succeeded(self, thread: WorkerThread, result: TrainingResult) -> None:
+        if not self._run_ended(thread):
+            return
         self.run_view.show_succeeded(result)
         self._set_state("done")
 
-    def _on_error(self, exc: Exception) -> None:
-        self._end_thread()
+    def _on_error(self, thread: WorkerThread, exc: Exception) -> None:
+        if not self._run_ended(thread):
+            return
         if isinstance(exc, Cancelled):
             self.run_view.show_cancelled()
             self._set_state("cancelled")
