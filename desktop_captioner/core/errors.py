@@ -9,9 +9,13 @@ traceback, and that goes to the log file, never to the user.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 
+from desktop_captioner.core.applog import log_file
 from desktop_captioner.core.text import name_text
+
+log = logging.getLogger(__name__)
 
 # What each expected OS error means for the file the app was working on.
 _OS_ERROR_REASONS = {
@@ -79,3 +83,27 @@ def os_error_reason(exc: OSError) -> str:
         reason = (exc.strerror or str(exc) or exc.__class__.__name__).rstrip(".")
         reason = reason[:1].lower() + reason[1:]
     return reason
+
+
+def describe_failure(exc: BaseException, outcome: str) -> str:
+    """One sentence for the user about why some background work ended with ``exc``.
+
+    ``outcome`` says what happened in words that can go before "because …", such as "Training
+    stopped" or "scenes.dcmodel could not be loaded". A ``Cancelled`` gives "" (the user asked:
+    nothing to report); any other ``CaptionerError`` gives its own message; anything else is a
+    bug: it is logged with its traceback and the sentence names the exception and points to the
+    log file.
+    """
+    if isinstance(exc, Cancelled):
+        return ""
+    if isinstance(exc, CaptionerError):
+        return str(exc)
+    log.error("%s", outcome, exc_info=exc)
+    return (f"{outcome} because of an internal error ({exc.__class__.__name__}: "
+            f"{_last_line(exc)}); the details are in {log_file()}.")
+
+
+def _last_line(exc: BaseException) -> str:
+    """TensorFlow's messages end with the actual error after many lines of graph context."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1].rstrip(".") if lines else ""

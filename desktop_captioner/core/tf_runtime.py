@@ -13,6 +13,7 @@ worker threads and the self-test all get the same quiet start.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from typing import Iterator
@@ -47,4 +48,16 @@ with _fd2_to_log(), gil_friendly_import():
 
     tf.config.list_physical_devices("GPU")  # the CUDA probe prints on first device query
 
-__all__ = ["keras", "tf"]
+
+
+def freeze_long_lived_objects() -> None:
+    """Move every object alive now out of the garbage collector's reach (:func:`gc.freeze`).
+
+    Call it once a model is built or loaded: TensorFlow and the models leave a few hundred
+    thousand long-lived objects, and every full collection would walk them all while holding
+    the GIL, stalling the window each time.
+    """
+    gc.freeze()
+
+
+__all__ = ["freeze_long_lived_objects", "keras", "tf"]

@@ -9,24 +9,23 @@ written fails alone, and the failures are listed in one dialog at the end.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Generator
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from desktop_captioner.core.errors import describe_failure
 from desktop_captioner.core.metadata_modes import MODE_EMBED
+from desktop_captioner.core.progress import CancelToken
 from desktop_captioner.gui.dialogs.problems import show_problems
 from desktop_captioner.gui.dialogs.write_metadata_dialog import WriteMetadataDialog
 from desktop_captioner.gui.models.image_list_model import CAPTIONED, ImageListModel
 from desktop_captioner.gui.settings import Settings
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
-
-log = logging.getLogger(__name__)
+from desktop_captioner.gui.workers.pool_job import run_in_pool
 
 PROGRESS_SECONDS = 0.1
 PLACES = {"xmp": "XMP sidecar files", "embed": "the photos' own metadata"}
@@ -42,38 +41,27 @@ class WriteOutcome:
     stopped: bool = False
 
 
-class _Relay(QObject):
-    progress = Signal(int, int)  # done, total
-    finished = Signal(object)  # WriteOutcome
+def write_captions(captions: list[tuple[Path, str]], mode: str,
+                   cancel: CancelToken) -> Generator[tuple[int, int], None, WriteOutcome]:
+    """In a pool thread: write each caption, yield (done, total) now and then, return the
+    outcome. One photo that cannot be written fails alone; ``cancel`` stops after a photo."""
+    from desktop_captioner.core import metadata  # exiv2: not before the window shows
 
-
-class _WriteJob(QRunnable):
-    def __init__(self, captions: list[tuple[Path, str]], mode: str, relay: _Relay,
-                 stop: threading.Event) -> None:
-        super().__init__()
-        self.captions, self.mode, self.relay, self.stop = captions, mode, relay, stop
-
-    def run(self) -> None:
-        from desktop_captioner.core import metadata  # exiv2: not before the window shows
-
-        outcome = WriteOutcome(self.mode)
-        last = time.monotonic()
-        for done, (path, caption) in enumerate(self.captions, start=1):
-            if self.stop.is_set():
-                outcome.stopped = True
-                break
-            try:
-                metadata.write_caption_metadata(path, caption, self.mode)
-                outcome.written += 1
-            except metadata.MetadataError as exc:
-                outcome.failures.append((path, str(exc)))
-            except Exception as exc:  # noqa: BLE001 - a bug hit by one photo fails that photo only
-                log.exception("writing the caption of %s failed", path)
-                outcome.failures.append((path, f"{path} could not be written ({exc})."))
-            if time.monotonic() - last > PROGRESS_SECONDS:
-                self.relay.progress.emit(done, len(self.captions))
-                last = time.monotonic()
-        self.relay.finished.emit(outcome)
+    outcome = WriteOutcome(mode)
+    last = time.monotonic()
+    for done, (path, caption) in enumerate(captions, start=1):
+        if cancel.cancelled:
+            outcome.stopped = True
+            break
+        try:
+            metadata.write_caption_metadata(path, caption, mode)
+            outcome.written += 1
+        except Exception as exc:  # noqa: BLE001 - a bug hit by one photo fails that photo only
+            outcome.failures.append((path, describe_failure(exc, f"{path} could not be written")))
+        if time.monotonic() - last > PROGRESS_SECONDS:
+            yield done, len(captions)
+            last = time.monotonic()
+    return outcome
 
 
 class MetadataWriter(QObject):
@@ -88,10 +76,7 @@ class MetadataWriter(QObject):
         self.save_settings, self.window = save_settings, window
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        self._stop = threading.Event()
-        self._relay = _Relay(self)
-        self._relay.progress.connect(self._on_progress)
-        self._relay.finished.connect(self._on_finished)
+        self._cancel = CancelToken()
         self.busy = False
 
     def start(self, scope_rows: list[int], selected_rows: list[int], scope_name: str) -> None:
@@ -116,10 +101,12 @@ class MetadataWriter(QObject):
         self.busy = True
         self.changed.emit()
         self.status.showMessage(f"Writing {len(captions):,} captions to {PLACES[mode]}…")
-        self.pool.start(_WriteJob(captions, mode, self._relay, self._stop))
+        run_in_pool(self, write_captions, captions, mode, self._cancel, pool=self.pool,
+                    on_yield=self._on_progress, on_result=self._on_finished,
+                    on_error=self._on_failed)
 
     def shutdown(self) -> None:
-        self._stop.set()
+        self._cancel.cancel()
         self.pool.clear()
         self.pool.waitForDone()
 
@@ -138,11 +125,16 @@ class MetadataWriter(QObject):
         self.settings.metadata_embed_confirmed = True
         return True
 
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
+    def _on_progress(self, progress: tuple[int, int]) -> None:
+        done, total = progress
         self.status.showMessage(f"Writing captions… {done:,} of {total:,}")
 
-    @Slot(object)
+    def _on_failed(self, exc: Exception) -> None:
+        """Only a bug outside the per-photo writes gets here: say so, and be ready again."""
+        self.busy = False
+        self.changed.emit()
+        self.status.showMessage(describe_failure(exc, "Writing the captions stopped"), 15000)
+
     def _on_finished(self, outcome: WriteOutcome) -> None:
         self.busy = False
         self.changed.emit()

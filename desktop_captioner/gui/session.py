@@ -17,9 +17,10 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from desktop_captioner.core.damaged_files import set_aside
+from desktop_captioner.core.errors import describe_failure
 from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_IMPORTED, SOURCE_MODEL
 from desktop_captioner.core.session_file import (SessionFileError, SessionRow,
                                                  previous_session_path, read_session,
@@ -28,6 +29,7 @@ from desktop_captioner.gui.models.image_list_model import (CAPTIONING, DONE, EDI
                                                            NEW, QUEUED,
                                                            STATUS_LABELS, ImageItem,
                                                            ImageListModel)
+from desktop_captioner.gui.workers.pool_job import run_in_pool
 
 log = logging.getLogger(__name__)
 
@@ -71,26 +73,6 @@ class _SessionWriter:
             self.path.unlink(missing_ok=True)
 
 
-class _Relay(QObject):
-    written = Signal(str)  # "" or why the write failed
-
-
-class _WriteJob(QRunnable):
-    def __init__(self, writer: _SessionWriter, sequence: int, rows: list[tuple],
-                 relay: _Relay) -> None:
-        super().__init__()
-        self.writer, self.sequence, self.rows, self.relay = writer, sequence, rows, relay
-
-    def run(self) -> None:
-        try:
-            self.writer.write(self.sequence, self.rows)
-        except OSError as exc:
-            self.relay.written.emit(f"The session could not be saved to {self.writer.path}: "
-                                    f"{exc.strerror or exc}.")
-        else:
-            self.relay.written.emit("")
-
-
 class SessionKeeper(QObject):
     """Saves ``model`` to the session file and restores it. Inactive until ``begin``, so a window
     that was never started (tests, mostly) leaves the session file alone."""
@@ -114,8 +96,6 @@ class SessionKeeper(QObject):
         self._timer.timeout.connect(self._save)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._relay = _Relay(self)
-        self._relay.written.connect(self._on_written)
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset,
                        model.item_changed, model.export_state_changed):
             signal.connect(self.schedule)
@@ -190,10 +170,17 @@ class SessionKeeper(QObject):
             return
         self._writing = True
         self._sequence += 1
-        self._pool.start(_WriteJob(self._writer, self._sequence, self.model.snapshot(),
-                                   self._relay))
+        run_in_pool(self, self._writer.write, self._sequence, self.model.snapshot(),
+                    pool=self._pool, on_result=lambda _none: self._on_written(""),
+                    on_error=self._on_write_failed)
 
-    @Slot(str)
+    def _on_write_failed(self, exc: Exception) -> None:
+        if isinstance(exc, OSError):
+            self._on_written(f"The session could not be saved to {self.path}: "
+                             f"{exc.strerror or exc}.")
+        else:
+            self._on_written(describe_failure(exc, "The session could not be saved"))
+
     def _on_written(self, problem: str) -> None:
         self._writing = False
         if problem:

@@ -7,15 +7,17 @@ is dropped.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import (QFormLayout, QHeaderView, QLabel, QToolButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from desktop_captioner.core.dataset import Dataset, load_dataset
-from desktop_captioner.core.errors import CaptionerError
+from desktop_captioner.core.errors import CaptionerError, describe_failure
 from desktop_captioner.core.sample_dataset import make_sample_dataset
+from desktop_captioner.gui.workers.pool_job import run_in_pool
 
 SAMPLE_IMAGES = 200  # enough generated scenes for the model to learn them well
 LAYOUT_TEXTS = {"flickr8k": "Flickr8k (token file and images folder)",
@@ -38,29 +40,11 @@ def unusable_reason(summary: dict) -> str | None:
     return None
 
 
-class _InspectionSignals(QObject):
-    loaded = Signal(int, object)  # request id, Dataset
-    failed = Signal(int, str)  # request id, one-sentence reason
-
-
-class _Inspection(QRunnable):
-    def __init__(self, request: int, folder: Path, signals: _InspectionSignals,
-                 make_sample: bool) -> None:
-        super().__init__()
-        self.request, self.folder, self.signals = request, folder, signals
-        self.make_sample = make_sample
-
-    def run(self) -> None:
-        try:
-            if self.make_sample:
-                make_sample_dataset(self.folder, images=SAMPLE_IMAGES)
-            dataset = load_dataset(self.folder)
-        except CaptionerError as exc:
-            self.signals.failed.emit(self.request, str(exc))
-        except OSError as exc:
-            self.signals.failed.emit(self.request, f"Cannot read {self.folder}: {exc}.")
-        else:
-            self.signals.loaded.emit(self.request, dataset)
+def _inspect(folder: Path, make_sample: bool) -> Dataset:
+    """In a pool thread: write the sample dataset into ``folder`` when asked, then load it."""
+    if make_sample:
+        make_sample_dataset(folder, images=SAMPLE_IMAGES)
+    return load_dataset(folder)
 
 
 class DatasetPanel(QWidget):
@@ -77,9 +61,6 @@ class DatasetPanel(QWidget):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._signals = _InspectionSignals(self)
-        self._signals.loaded.connect(self._on_loaded)
-        self._signals.failed.connect(self._on_failed)
         self._request = 0
         self.dataset: Dataset | None = None
 
@@ -133,12 +114,13 @@ class DatasetPanel(QWidget):
         for value in self._values.values():
             value.setText("–")
         self._set_problems([])
-        self._pool.start(_Inspection(self._request, Path(folder), self._signals, make_sample))
+        run_in_pool(self, _inspect, Path(folder), make_sample, pool=self._pool,
+                    on_result=functools.partial(self._on_loaded, self._request),
+                    on_error=functools.partial(self._on_failed, self._request, Path(folder)))
 
     def wait(self, msecs: int = -1) -> bool:
         return self._pool.waitForDone(msecs)
 
-    @Slot(int, object)
     def _on_loaded(self, request: int, dataset: Dataset) -> None:
         if request != self._request:
             return
@@ -161,10 +143,13 @@ class DatasetPanel(QWidget):
                                      if summary["problems"] else ""))
         self.inspected.emit(dataset)
 
-    @Slot(int, str)
-    def _on_failed(self, request: int, reason: str) -> None:
-        if request == self._request:
-            self._reject(reason, [])
+    def _on_failed(self, request: int, folder: Path, exc: Exception) -> None:
+        if request != self._request:
+            return
+        if isinstance(exc, OSError) and not isinstance(exc, CaptionerError):
+            self._reject(f"Cannot read {folder}: {exc}.", [])
+        else:
+            self._reject(describe_failure(exc, f"{folder} could not be inspected"), [])
 
     def _reject(self, reason: str, problems: list[dict]) -> None:
         self.headline.setText(f"<b style='color:#b00020'>This folder cannot be used:</b> {reason}")

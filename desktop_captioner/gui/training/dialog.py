@@ -1,28 +1,31 @@
 """Train New Model: choose a dataset folder, check it, pick settings, watch it train, use it.
 
-The dialog never blocks on training: a ``TrainingWorker`` in its own QThread runs the pipeline
-and every report arrives as a queued signal. Closing the dialog (or the main window) while it
-trains asks first, then cancels, and waits for the worker to stop at the end of its batch, so no
-thread outlives the dialog and the checkpoint is kept for Resume.
+The dialog never blocks on training: a ``TrainingWorker`` in its own ``WorkerThread`` runs the
+pipeline and every report arrives as a queued signal. Closing the dialog (or the main window)
+while it trains asks first, then cancels, and waits for the worker to stop at the end of its
+batch, so no thread outlives the dialog and the checkpoint is kept for Resume.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout,
                                QWidget)
 
 from desktop_captioner.core.dataset import TOKEN_FILE_NAME, Dataset
-from desktop_captioner.core.progress import CancelToken, Progress
+from desktop_captioner.core.errors import Cancelled, describe_failure
+from desktop_captioner.core.progress import Progress
 from desktop_captioner.gui.training.dataset_panel import SAMPLE_IMAGES, DatasetPanel
 from desktop_captioner.gui.training.run_view import RunView
 from desktop_captioner.gui.training.settings_form import TrainingSettingsForm
 from desktop_captioner.gui.training.worker import TrainingJob, TrainingResult, TrainingWorker
+from desktop_captioner.gui.workers.worker_thread import WorkerThread
 
 _SETUP_PAGE, _RUN_PAGE = 0, 1
 SAMPLE_FOLDER_NAME = "captioner-sample"
@@ -45,9 +48,8 @@ class TrainingDialog(QDialog):
         self.state = "setup"
         self._dataset: Dataset | None = None
         self._job: TrainingJob | None = None
-        self._thread: QThread | None = None
+        self._thread: WorkerThread | None = None  # one per run, joined when the run ends
         self._worker: TrainingWorker | None = None
-        self._cancel = CancelToken()
         self._build()
         if parent is not None:
             # Closing the main window must not destroy a running QThread: ask and stop first.
@@ -219,8 +221,8 @@ class TrainingDialog(QDialog):
     @Slot()
     def cancel_training(self) -> None:
         """Ask the worker to stop after its current batch (the checkpoint is kept)."""
-        if self.state == "running":
-            self._cancel.cancel()
+        if self.state == "running" and self._thread is not None:
+            self._thread.cancel()
             self.run_view.log("Stopping after the current batch …")
             self._set_state("stopping")
 
@@ -231,40 +233,36 @@ class TrainingDialog(QDialog):
         """Cancel a running training and block until its thread has finished."""
         if self._thread is None:
             return
-        self._cancel.cancel()
         self._set_state("stopping")
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            self._thread.quit()
-            self._thread.wait()
+            self._end_thread()
         finally:
             QApplication.restoreOverrideCursor()
-        self._on_thread_finished()
 
     def _launch(self, job: TrainingJob) -> None:
-        self._cancel = CancelToken()
-        self._thread = QThread()
-        self._thread.setObjectName("training")
-        self._worker = TrainingWorker(job, self._cancel)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
+        thread = self._thread = WorkerThread("training", self)
+        self._worker = TrainingWorker(job, thread.new_token())
         self._worker.report.connect(self._on_event)
         self._worker.progress.connect(self._on_progress)
-        self._worker.succeeded.connect(self._on_succeeded)
-        self._worker.failed.connect(self._on_failed)
-        self._worker.cancelled.connect(self._on_cancelled)
-        self._worker.done.connect(self._thread.quit)
-        self._thread.finished.connect(self._on_thread_finished)
         self.run_view.run_started()
         self._set_state("running")
-        self._thread.start()
+        thread.submit(self._worker.run, on_result=functools.partial(self._on_succeeded, thread),
+                      on_error=functools.partial(self._on_error, thread))
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        """Drop the finished thread; ``wait`` first, as ``finished`` is emitted a moment before the
-        thread really ends and destroying a QThread that still runs aborts the app."""
-        if self._thread is not None and self._thread.isFinished():
-            self._thread.wait()
+    def _run_ended(self, thread: WorkerThread) -> bool:
+        """Join the thread of the run that ended; False when a newer run has started since
+        (the outcome that arrived is stale)."""
+        if thread is self._thread:
+            self._end_thread()
+            return True
+        return self._thread is None
+
+    def _end_thread(self) -> None:
+        """Cancel and join the run's thread (it has usually ended already) and drop it."""
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread.deleteLater()
             self._thread, self._worker = None, None
 
     # Reports still queued after a cancel or a close are dropped: the run is over for the user.
@@ -278,20 +276,21 @@ class TrainingDialog(QDialog):
         if self.state == "running":
             self.run_view.show_event(event)
 
-    @Slot(object)
-    def _on_succeeded(self, result: TrainingResult) -> None:
+    def _on_succeeded(self, thread: WorkerThread, result: TrainingResult) -> None:
+        if not self._run_ended(thread):
+            return
         self.run_view.show_succeeded(result)
         self._set_state("done")
 
-    @Slot(str)
-    def _on_failed(self, reason: str) -> None:
-        self.run_view.show_failed(reason)
-        self._set_state("failed")
-
-    @Slot(str)
-    def _on_cancelled(self, _reason: str) -> None:
-        self.run_view.show_cancelled()
-        self._set_state("cancelled")
+    def _on_error(self, thread: WorkerThread, exc: Exception) -> None:
+        if not self._run_ended(thread):
+            return
+        if isinstance(exc, Cancelled):
+            self.run_view.show_cancelled()
+            self._set_state("cancelled")
+        else:
+            self.run_view.show_failed(describe_failure(exc, "Training stopped"))
+            self._set_state("failed")
 
     @Slot(Path)
     def _use_model(self, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The training worker: runs ``train_model`` in its own QThread and reports through signals.
+"""The training worker: runs ``train_model`` in a ``WorkerThread`` and reports through signals.
 
 TensorFlow is imported inside ``run`` only, so opening the dialog costs nothing and the import
 itself happens off the GUI thread. Batch events are thinned to about ten a second: the chart and
@@ -7,17 +7,15 @@ the progress bar cannot show more, and every queued signal costs the GUI thread 
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from desktop_captioner.core.applog import log_file
-from desktop_captioner.core.errors import Cancelled, CaptionerError
+from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.modelfile import read_manifest
 from desktop_captioner.core.progress import CancelToken, Progress
 from desktop_captioner.gui.workers.thumbnails import decode_thumbnail
@@ -51,12 +49,6 @@ class TrainingResult:
     thumbnails: dict[str, QImage] = field(default_factory=dict)
 
 
-def _last_line(exc: BaseException) -> str:
-    """TensorFlow's messages end with the actual error after many lines of graph context."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
 def _is_milestone(report: object) -> bool:
     """Reports that must never be dropped: step starts/ends and epoch ends."""
     if isinstance(report, Progress):
@@ -66,14 +58,11 @@ def _is_milestone(report: object) -> bool:
 
 
 class TrainingWorker(QObject):
-    """Move to a QThread, connect ``QThread.started`` to ``run``; one worker runs one job."""
+    """Submit ``run`` to a WorkerThread: it returns the ``TrainingResult`` or raises (``Cancelled``
+    when the token was set); the reports on the way arrive as signals. One worker, one job."""
 
     report = Signal(object)  # a pipeline StepEvent or a core.training.TrainingEvent
     progress = Signal(object)  # core.progress.Progress
-    succeeded = Signal(object)  # TrainingResult
-    failed = Signal(str)  # one-sentence reason
-    cancelled = Signal(str)
-    done = Signal()  # after any of the three above; connect QThread.quit to it
 
     def __init__(self, job: TrainingJob, cancel: CancelToken) -> None:
         super().__init__()
@@ -82,32 +71,15 @@ class TrainingWorker(QObject):
         self._last_forward = 0.0
         self._last_phase = ""
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            path = self._train()
-            self.succeeded.emit(self._result(path))
-        except Cancelled as exc:
-            self.cancelled.emit(str(exc))
-        except CaptionerError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - the thread must always report back
-            log.exception("training failed")
-            self.failed.emit(f"Training stopped because of an internal error "
-                             f"({exc.__class__.__name__}: {_last_line(exc)}); "
-                             f"the details are in {log_file()}.")
-        finally:
-            # Hand the object back to the GUI thread so it can be deleted there after quit().
-            self.moveToThread(QCoreApplication.instance().thread())
-            self.done.emit()
+    def run(self) -> TrainingResult:
+        return self._result(self._train())
 
     def _train(self) -> Path:
         from desktop_captioner.core.pipeline import train_model
+        from desktop_captioner.core.tf_runtime import freeze_long_lived_objects
         from desktop_captioner.core.training import TrainingConfig
 
-        # TensorFlow leaves ~300k long-lived objects; a full garbage collection walks them all
-        # holding the GIL, which froze the window for 100-300 ms (benchmarks/bench_gui.py).
-        gc.freeze()
+        freeze_long_lived_objects()
         job = self.job
         self.cancel.raise_if_cancelled()
         return train_model(job.dataset_dir, job.out_path, weights=job.weights,

@@ -1,26 +1,23 @@
-"""The captioning worker: a QObject living in its own QThread that owns the Captioner.
+"""The captioning worker: owns the Captioner, in a ``WorkerThread`` of its own.
 
 TensorFlow is imported, the models are built and run only in that thread (TF objects are not
-thread-safe). The GUI talks to it only through queued signals, and stops it through a
-``CancelToken`` it sets directly (a queued "stop" would wait behind the running batch).
+thread-safe). The GUI queues jobs on the thread and hears back through the worker's signals; it
+stops a job through a ``CancelToken`` it sets directly (a queued "stop" would wait behind the
+running batch).
 """
 
 from __future__ import annotations
 
 import functools
-import gc
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-from desktop_captioner.core.errors import Cancelled, CaptionerError
+from desktop_captioner.core.errors import Cancelled, describe_failure
 from desktop_captioner.core.progress import CancelToken, Progress
-from desktop_captioner.gui.workers.python_thread import PythonThread
-
-log = logging.getLogger(__name__)
+from desktop_captioner.gui.workers.worker_thread import WorkerThread
 
 LoadCaptioner = Callable[..., Any]  # (model_file, weights, precision, cancel) -> a Captioner
 
@@ -38,17 +35,17 @@ class ModelInfo:
 
 def _load_real_captioner(model_file, weights, precision, cancel, progress=None):
     from desktop_captioner.core.captioner import Captioner  # TF import: worker thread only
+    from desktop_captioner.core.tf_runtime import freeze_long_lived_objects
 
     captioner = Captioner.load(model_file, weights=weights, precision=precision,
                                download_weights=False, progress=progress, cancel=cancel)
-    # TensorFlow and the models leave ~300k long-lived objects; a full garbage collection walks
-    # them all holding the GIL, which froze the window for 100-300 ms (benchmarks/bench_gui.py).
-    gc.freeze()
+    freeze_long_lived_objects()
     return captioner
 
 
 class CaptionWorker(QObject):
-    """Loads a model and captions jobs; every outcome goes out as a signal."""
+    """Loads a model and captions jobs (its methods run in the worker thread); every outcome
+    goes out as a signal."""
 
     model_loading = Signal(str)  # model path
     model_step = Signal(str, str)  # what the load is doing (the one-off int8 build), model path
@@ -68,7 +65,6 @@ class CaptionWorker(QObject):
         self.batch_size = batch_size
         self._captioner = None
 
-    @Slot(str, object, object, object)
     def load_model(self, model_path: str, weights: Path | None, precision: str | None,
                    cancel: CancelToken) -> None:
         """``precision`` None lets the Captioner choose (see ``Captioner.load``)."""
@@ -76,15 +72,9 @@ class CaptionWorker(QObject):
         self._captioner, self._loading = None, model_path
         try:
             captioner = self._load_captioner(Path(model_path), weights, precision, cancel)
-        except Cancelled:
-            self.model_failed.emit(model_path, "")
-        except CaptionerError as exc:
-            log.info("model %s not loaded: %s", model_path, exc)
-            self.model_failed.emit(model_path, str(exc))
         except Exception as exc:  # noqa: BLE001 - report, never kill the worker thread
-            log.exception("loading model %s failed", model_path)
-            self.model_failed.emit(model_path, f"{Path(model_path).name} could not be loaded: "
-                                               f"{exc.__class__.__name__}: {exc}.")
+            self.model_failed.emit(model_path, describe_failure(
+                exc, f"{Path(model_path).name} could not be loaded"))
         else:
             self._captioner = captioner
             self.model_loaded.emit(ModelInfo(
@@ -98,7 +88,6 @@ class CaptionWorker(QObject):
             self.model_step.emit("Building the int8 encoder (once, a minute or so)…",
                                  self._loading)
 
-    @Slot(list, int, object)
     def caption(self, paths: list[Path], beam_width: int, cancel: CancelToken) -> None:
         if self._captioner is None:
             self.job_failed.emit("No caption model is loaded.")
@@ -118,12 +107,8 @@ class CaptionWorker(QObject):
                 self.item_result.emit(result)
         except Cancelled:
             self.job_finished.emit(True)
-        except CaptionerError as exc:
-            log.info("captioning stopped: %s", exc)
-            self.job_failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - report, never kill the worker thread
-            log.exception("captioning failed")
-            self.job_failed.emit(f"Captioning failed: {exc.__class__.__name__}: {exc}.")
+            self.job_failed.emit(describe_failure(exc, "Captioning stopped"))
         else:
             self.job_finished.emit(False)
 
@@ -131,37 +116,24 @@ class CaptionWorker(QObject):
 class CaptionService(QObject):
     """GUI-thread owner of the worker thread: starts jobs, stops them, shuts the thread down."""
 
-    _load_requested = Signal(str, object, object, object)
-    _caption_requested = Signal(list, int, object)
-
     def __init__(self, load_captioner: LoadCaptioner | None = None, batch_size: int = 16,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = PythonThread(self)
-        self.thread.setObjectName("caption-worker")
+        self.thread = WorkerThread("caption-worker", self)
         self.worker = CaptionWorker(load_captioner, batch_size)
-        self.worker.moveToThread(self.thread)
-        self._load_requested.connect(self.worker.load_model)
-        self._caption_requested.connect(self.worker.caption)
-        self._cancel = CancelToken()
-        self.thread.start()
 
     def load_model(self, model_path: str | Path, weights: Path | None,
                    precision: str | None = None) -> None:
-        self._cancel.cancel()  # a new model replaces whatever the worker was doing
-        self._cancel = CancelToken()
-        self._load_requested.emit(str(model_path), weights, precision, self._cancel)
+        # A new model replaces whatever the worker was doing.
+        cancel = self.thread.new_token(cancel_current=True)
+        self.thread.submit(self.worker.load_model, str(model_path), weights, precision, cancel)
 
     def caption(self, paths: list[Path], beam_width: int) -> None:
-        self._cancel = CancelToken()
-        self._caption_requested.emit(list(paths), beam_width, self._cancel)
+        self.thread.submit(self.worker.caption, list(paths), beam_width, self.thread.new_token())
 
     def stop(self) -> None:
-        self._cancel.cancel()
+        self.thread.cancel()
 
     def shutdown(self) -> None:
         """Cancel, let the current batch end, and join the thread (safe to call twice)."""
-        self._cancel.cancel()
-        if self.thread.isRunning():
-            self.thread.quit()
-            self.thread.wait()
+        self.thread.stop()

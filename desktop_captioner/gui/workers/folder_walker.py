@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Generator, Iterable, Iterator
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from desktop_captioner.core.errors import Cancelled, describe_failure
 from desktop_captioner.core.image_types import is_image_path
+from desktop_captioner.core.progress import CancelToken
 from desktop_captioner.core.sidecars import SidecarNames
+from desktop_captioner.gui.workers.pool_job import run_in_pool
 
 if TYPE_CHECKING:
     from desktop_captioner.core.existing_captions import ExistingCaption
@@ -66,49 +68,44 @@ def iter_files(paths: Iterable[Path], counts: dict[str, int]) -> Iterator[Path]:
             counts["missing"] += 1
 
 
-class _Relay(QObject):
-    chunk = Signal(list)  # list[FoundImage]
-    finished = Signal(object)  # WalkSummary
+def walk(paths: list[Path], read_captions: bool,
+         cancel: CancelToken) -> Generator[list[FoundImage], None, WalkSummary]:
+    """In a pool thread: yield the images under ``paths`` in chunks, return what else was found.
+
+    With ``read_captions`` each image comes with its existing caption. Raises ``Cancelled``
+    once ``cancel`` is set; an unreadable folder ends the walk early, not the app.
+    """
+    sidecar_names = SidecarNames() if read_captions else None
+    counts = {"images": 0, "not_images": 0, "missing": 0}
+    chunk: list[FoundImage] = []
+    last_emit = time.monotonic()
+    try:
+        for path in iter_files(paths, counts):
+            cancel.raise_if_cancelled()
+            if not is_image_path(path):
+                counts["not_images"] += 1
+                continue
+            chunk.append(_found(path, sidecar_names))
+            counts["images"] += 1
+            if len(chunk) >= CHUNK_SIZE or time.monotonic() - last_emit > CHUNK_SECONDS:
+                yield chunk
+                time.sleep(PAUSE_AFTER_CHUNK)
+                chunk, last_emit = [], time.monotonic()
+        if chunk:
+            yield chunk
+    except OSError as exc:
+        log.warning("walking %s failed: %s", paths, exc)
+    return WalkSummary(**counts)
 
 
-class _WalkJob(QRunnable):
-    def __init__(self, paths: list[Path], relay: _Relay, stop: threading.Event,
-                 read_captions: bool) -> None:
-        super().__init__()
-        self.paths, self.relay, self.stop = paths, relay, stop
-        self.sidecar_names = SidecarNames() if read_captions else None
+def _found(path: Path, sidecar_names: SidecarNames | None) -> FoundImage:
+    if sidecar_names is None:
+        return FoundImage(path)
+    from desktop_captioner.core import existing_captions  # exiv2: not before the window shows
 
-    def run(self) -> None:
-        counts = {"images": 0, "not_images": 0, "missing": 0}
-        chunk: list[FoundImage] = []
-        last_emit = time.monotonic()
-        try:
-            for path in iter_files(self.paths, counts):
-                if self.stop.is_set():
-                    return
-                if not is_image_path(path):
-                    counts["not_images"] += 1
-                    continue
-                chunk.append(self._found(path))
-                counts["images"] += 1
-                if len(chunk) >= CHUNK_SIZE or time.monotonic() - last_emit > CHUNK_SECONDS:
-                    self.relay.chunk.emit(chunk)
-                    time.sleep(PAUSE_AFTER_CHUNK)
-                    chunk, last_emit = [], time.monotonic()
-            if chunk:
-                self.relay.chunk.emit(chunk)
-        except OSError as exc:  # an unreadable folder ends this walk, not the app
-            log.warning("walking %s failed: %s", self.paths, exc)
-        self.relay.finished.emit(WalkSummary(**counts))
-
-    def _found(self, path: Path) -> FoundImage:
-        if self.sidecar_names is None:
-            return FoundImage(path)
-        from desktop_captioner.core import existing_captions  # exiv2: not before the window shows
-
-        existing = existing_captions.read_existing_caption(path, self.sidecar_names)
-        time.sleep(0)  # hand the GIL to the GUI thread if it waits (see PAUSE_AFTER_CHUNK)
-        return FoundImage(path, existing)
+    existing = existing_captions.read_existing_caption(path, sidecar_names)
+    time.sleep(0)  # hand the GIL to the GUI thread if it waits (see PAUSE_AFTER_CHUNK)
+    return FoundImage(path, existing)
 
 
 class FolderWalker(QObject):
@@ -121,12 +118,8 @@ class FolderWalker(QObject):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)  # walks run one after another, keeping drop order
-        self._stop = threading.Event()
+        self._cancel = CancelToken()
         self._active = 0
-        self._relay = _Relay(self)
-        self._relay.finished.connect(self._one_done)  # first, so `busy` is right for listeners
-        self._relay.chunk.connect(self.found)
-        self._relay.finished.connect(self.finished)
 
     @property
     def busy(self) -> bool:
@@ -135,14 +128,22 @@ class FolderWalker(QObject):
     def add(self, paths: Iterable[str | Path], read_captions: bool = True) -> None:
         """Walk ``paths``; with ``read_captions`` each image's existing caption is read too."""
         self._active += 1
-        self.pool.start(_WalkJob([Path(p) for p in paths], self._relay, self._stop,
-                                 read_captions))
+        run_in_pool(self, walk, [Path(p) for p in paths], read_captions, self._cancel,
+                    pool=self.pool, on_yield=self.found.emit, on_result=self._on_done,
+                    on_error=self._on_failed)
 
     def shutdown(self) -> None:
-        self._stop.set()
+        self._cancel.cancel()
         self.pool.clear()
         self.pool.waitForDone()
 
-    @Slot(object)
-    def _one_done(self, _summary: WalkSummary) -> None:
+    def _on_done(self, summary: WalkSummary) -> None:
+        self._active -= 1  # first, so `busy` is right for listeners
+        self.finished.emit(summary)
+
+    def _on_failed(self, exc: Exception) -> None:
+        """A walk that failed (a bug) still ends: the listeners must not wait for it forever."""
         self._active -= 1
+        if not isinstance(exc, Cancelled):
+            describe_failure(exc, "Adding photos stopped")
+            self.finished.emit(WalkSummary(0, 0, 0))

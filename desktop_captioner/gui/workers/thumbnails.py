@@ -7,6 +7,7 @@ now are served before the ones scrolled past.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
@@ -14,12 +15,13 @@ import logging
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write_bytes
-from desktop_captioner.core.errors import ImageLoadError
+from desktop_captioner.core.errors import describe_failure
+from desktop_captioner.gui.workers.pool_job import run_in_pool
 
 log = logging.getLogger(__name__)
 
@@ -58,31 +60,6 @@ def decode_thumbnail(path: Path, max_side: int, use_disk_cache: bool) -> QImage:
     return image
 
 
-class _Relay(QObject):
-    """Lives in the GUI thread; pool threads emit on it, so delivery is queued to the GUI."""
-
-    ready = Signal(str, QImage)
-    failed = Signal(str, str)
-
-
-class _ThumbnailJob(QRunnable):
-    def __init__(self, path: str, max_side: int, use_disk_cache: bool, relay: _Relay) -> None:
-        super().__init__()
-        self.path, self.max_side, self.use_disk_cache, self.relay = (
-            path, max_side, use_disk_cache, relay)
-
-    def run(self) -> None:
-        try:
-            image = decode_thumbnail(Path(self.path), self.max_side, self.use_disk_cache)
-        except ImageLoadError as exc:
-            self.relay.failed.emit(self.path, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a pool thread must never die silently
-            log.exception("thumbnail failed for %s", self.path)
-            self.relay.failed.emit(self.path, f"{Path(self.path).name}: {exc}")
-        else:
-            self.relay.ready.emit(self.path, image)
-
-
 class ThumbnailLoader(QObject):
     """Hands out cached pixmaps and schedules decoding for the ones not cached yet."""
 
@@ -100,9 +77,6 @@ class ThumbnailLoader(QObject):
         self._pending: set[str] = set()
         self._failed: dict[str, str] = {}
         self._priority = itertools.count()
-        self._relay = _Relay(self)
-        self._relay.ready.connect(self._on_ready)
-        self._relay.failed.connect(self._on_failed)
 
     def pixmap(self, path: str | Path) -> QPixmap | None:
         """The cached thumbnail, or None after scheduling it (ready later via thumbnail_ready)."""
@@ -113,8 +87,10 @@ class ThumbnailLoader(QObject):
             return cached
         if key not in self._pending and key not in self._failed:
             self._pending.add(key)
-            job = _ThumbnailJob(key, self.max_side, self.use_disk_cache, self._relay)
-            self.pool.start(job, min(next(self._priority), 2**30))
+            run_in_pool(self, decode_thumbnail, Path(key), self.max_side, self.use_disk_cache,
+                        pool=self.pool, priority=min(next(self._priority), 2**30),
+                        on_result=functools.partial(self._on_ready, key),
+                        on_error=functools.partial(self._on_failed, key))
         return None
 
     def failure(self, path: str | Path) -> str:
@@ -125,7 +101,6 @@ class ThumbnailLoader(QObject):
         self.pool.clear()
         self.pool.waitForDone()
 
-    @Slot(str, QImage)
     def _on_ready(self, path: str, image: QImage) -> None:
         self._pending.discard(path)
         self._cache[path] = QPixmap.fromImage(image)
@@ -133,8 +108,8 @@ class ThumbnailLoader(QObject):
             self._cache.popitem(last=False)
         self.thumbnail_ready.emit(path)
 
-    @Slot(str, str)
-    def _on_failed(self, path: str, reason: str) -> None:
+    def _on_failed(self, path: str, exc: Exception) -> None:
         self._pending.discard(path)
+        reason = describe_failure(exc, f"The thumbnail of {Path(path).name} could not be made")
         self._failed[path] = reason
         self.thumbnail_failed.emit(path, reason)
