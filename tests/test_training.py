@@ -183,7 +183,8 @@ def test_encode_captions_keeps_cached_features_memory_mapped(data, tmp_path):
 def test_training_from_memory_mapped_features_equals_training_from_arrays(data, tmp_path,
                                                                           monkeypatch):
     train, val, vocab = data
-    mapped_train, mapped_val = _memory_mapped(train, tmp_path / "t"), _memory_mapped(val, tmp_path / "v")
+    mapped_train = _memory_mapped(train, tmp_path / "train")
+    mapped_val = _memory_mapped(val, tmp_path / "val")
     config = TrainingConfig(epochs=2, **SMALL)
     arrays = fit_decoder(train, val, vocab, config, checkpoint_dir=tmp_path / "a")
     mapped = fit_decoder(mapped_train, mapped_val, vocab, config, checkpoint_dir=tmp_path / "b")

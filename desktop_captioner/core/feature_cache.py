@@ -22,7 +22,7 @@ import numpy as np
 
 from desktop_captioner.core import paths as app_paths
 from desktop_captioner.core.encoder import Encoder, FeatureResult
-from desktop_captioner.core.feature_rows import FeatureMap, FeatureRows
+from desktop_captioner.core.feature_rows import FeatureMap
 from desktop_captioner.core.feature_store import FeatureStore
 from desktop_captioner.core.progress import CancelToken, ProgressCallback
 
@@ -97,6 +97,6 @@ def cached_features(encoder: Encoder, paths: Sequence[Path], *, batch_size: int 
     finally:
         flush()
     readable = [path for path in keys if path not in errors]
-    rows: FeatureRows = store.rows([keys[path] for path in readable])
+    rows = store.rows([keys[path] for path in readable])
     return FeatureSet(FeatureMap(rows, {path: row for row, path in enumerate(readable)}),
                       errors, extracted)

@@ -19,6 +19,7 @@ only copies within its own inputs, and a shard that another run merged away
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import uuid
@@ -118,7 +119,7 @@ class FeatureStore:
         folder.mkdir(parents=True, exist_ok=True)
         for path in sorted(folder.glob(f"*{SHARD_SUFFIX}")):
             try:
-                store._index(read_shard(path, dim), newest=False)
+                store._index(read_shard(path, dim))
             except FileNotFoundError:
                 continue  # merged away by another run of the app since the listing
             except Exception as exc:  # noqa: BLE001 - any unreadable shard is rebuilt
@@ -130,12 +131,11 @@ class FeatureStore:
     def __len__(self) -> int:
         return len(self._where)
 
-    def _index(self, shard: Shard, newest: bool) -> None:
-        """Add ``shard``; its rows win over copies of the same keys when ``newest``."""
+    def _index(self, shard: Shard) -> None:
+        """Add ``shard``; its rows win over copies of the same keys (equal, so either will do)."""
         self._shards.append(shard)
-        for row, key in enumerate(shard.keys.tolist()):
-            if newest or key not in self._where:
-                self._where[key] = (shard, row)
+        self._where.update(zip(shard.keys.tolist(),
+                               zip(itertools.repeat(shard), range(shard.rows))))
 
     def _discard(self, path: Path, exc: BaseException) -> None:
         log.warning("Feature cache shard %s is damaged (%s: %s); its images will be "
@@ -192,7 +192,7 @@ class FeatureStore:
         """Store one batch as a new shard (on disk when this returns), then merge its tier if
         it is full."""
         shard = write_shard(self.folder, np.asarray(keys, KEY_DTYPE), features)
-        self._index(shard, newest=True)
+        self._index(shard)
         self._compact(shard.tier)
 
     def _compact(self, tier: int) -> None:
@@ -229,11 +229,7 @@ class FeatureStore:
         merged = write_shard(self.folder, np.array(keys, KEY_DTYPE),
                              np.concatenate(parts)) if keys else None
         if merged is not None:
-            self._index(merged, newest=False)
+            self._index(merged)
         for shard in group:
             _remove(shard.path)
         return merged
-
-    @property
-    def shards(self) -> list[Shard]:
-        return list(self._shards)
