@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 
 from desktop_captioner.core.decoder import compile_decoder
+from desktop_captioner.core import training
 from desktop_captioner.core.errors import Cancelled, CaptionerError, DatasetError
+from desktop_captioner.core.feature_rows import FeatureMap, FeatureRows
+from desktop_captioner.core.feature_store import FeatureStore
 from desktop_captioner.core.progress import CancelToken
-from desktop_captioner.core.training import (CHECKPOINT_NAME, TrainingConfig, _as_rows, _batches,
-                                             _epoch_batches, encode_captions, fit_decoder)
+from desktop_captioner.core.training import (CHECKPOINT_NAME, CaptionData, TrainingConfig,
+                                             _as_rows, _batches, _epoch_batches, encode_captions,
+                                             fit_decoder)
 from desktop_captioner.core.vocabulary import END, PAD, START, Vocabulary
 
 WORDS = "a dog cat man woman child runs jumps sits on in the grass water snow red".split()
@@ -154,3 +158,42 @@ def test_config_round_trip_and_empty_split_is_an_error(data, tmp_path):
     empty = encode_captions(vocab, {}, [], {})
     with pytest.raises(DatasetError):
         fit_decoder(train, empty, vocab, config, checkpoint_dir=tmp_path)
+
+
+def _memory_mapped(data, folder):
+    """``data`` with its features moved into a feature store (two shards), read back mapped."""
+    store = FeatureStore.open(folder, 512)
+    keys = [f"{row:032d}" for row in range(len(data.features))]
+    store.add(keys[:5], data.features[:5])
+    store.add(keys[5:], data.features[5:])
+    return CaptionData(store.rows(keys), data.image_index, data.tokens)
+
+
+def test_encode_captions_keeps_cached_features_memory_mapped(data, tmp_path):
+    train, _, vocab = data
+    mapped = _memory_mapped(train, tmp_path)
+    names = [f"img{i}.jpg" for i in range(18)]
+    cache = FeatureMap(mapped.features, {name: row for row, name in enumerate(names)})
+    encoded = encode_captions(vocab, {name: ["a dog"] for name in names}, names[::-1], cache)
+    assert isinstance(encoded.features, FeatureRows)
+    assert all(isinstance(block, np.memmap) for block in encoded.features.blocks)
+    np.testing.assert_array_equal(encoded.features[:], train.features[::-1])
+
+
+def test_training_from_memory_mapped_features_equals_training_from_arrays(data, tmp_path,
+                                                                          monkeypatch):
+    train, val, vocab = data
+    mapped_train = _memory_mapped(train, tmp_path / "train")
+    mapped_val = _memory_mapped(val, tmp_path / "val")
+    config = TrainingConfig(epochs=2, **SMALL)
+    arrays = fit_decoder(train, val, vocab, config, checkpoint_dir=tmp_path / "a")
+    mapped = fit_decoder(mapped_train, mapped_val, vocab, config, checkpoint_dir=tmp_path / "b")
+    assert [h["val_loss"] for h in mapped.history] == [h["val_loss"] for h in arrays.history]
+    assert all(np.array_equal(a, b) for a, b in zip(arrays.model.get_weights(),
+                                                    mapped.model.get_weights()))
+    # Features longer than one chunk are normalised from chunks: the same statistics, in float32.
+    monkeypatch.setattr(training, "FEATURE_CHUNK_ROWS", 4)
+    chunked = fit_decoder(mapped_train, mapped_val, vocab, config, checkpoint_dir=tmp_path / "c")
+    mean, variance = (chunked.model.get_layer("feature_norm").get_weights()[i] for i in (0, 1))
+    np.testing.assert_allclose(mean, train.features.mean(axis=0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(variance, train.features.var(axis=0), rtol=1e-4, atol=1e-5)

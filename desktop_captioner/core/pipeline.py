@@ -15,7 +15,7 @@ import logging
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -76,7 +76,8 @@ def checkpoint_dir_for(out_path: Path, dataset_root: Path, config: TrainingConfi
     return app_paths.cache_dir() / "checkpoints" / digest
 
 
-def _usable_split(dataset: Dataset, split: str, features: dict[str, np.ndarray]) -> list[str]:
+def _usable_split(dataset: Dataset, split: str, features: Mapping[str, np.ndarray]
+                  ) -> list[str]:
     return [name for name in dataset.splits.get(split, []) if name in features]
 
 
@@ -118,7 +119,7 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
     name_of = {dataset.image_path(name): name for name in names}
     feature_set = cached_features(encoder, list(name_of), batch_size=FEATURE_BATCH_SIZE,
                                   progress=_as_phase(emit, "extract"), cancel=cancel)
-    features = {name_of[path]: vector for path, vector in feature_set.features.items()}
+    features = feature_set.features.renamed(name_of)  # memory-mapped, keyed by image name
     if feature_set.errors:
         first_path, first_error = next(iter(feature_set.errors.items()))
         emit(StepEvent("extract", f"{len(feature_set.errors)} image(s) could not be read and are "
@@ -172,7 +173,7 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
 
 
 def _calibration_features(encoder: Encoder, dataset: Dataset, train_names: Sequence[str],
-                          features: dict[str, np.ndarray], emit: ReportCallback,
+                          features: Mapping[str, np.ndarray], emit: ReportCallback,
                           cancel: CancelToken | None) -> dict[str, np.ndarray] | None:
     """A few training images' features in every precision, so the model can later caption in
     any of them (``core/calibration.py``). int8 is left out where its runtime is unavailable.
@@ -226,7 +227,7 @@ def _dataset_message(dataset: Dataset) -> str:
 
 
 def _evaluate_features(steps: StepDecoder, vocab: Vocabulary, dataset: Dataset,
-                       names: Sequence[str], features: dict[str, np.ndarray],
+                       names: Sequence[str], features: Mapping[str, np.ndarray],
                        emit: ReportCallback, cancel: CancelToken | None) -> dict[str, Any]:
     """BLEU-1..4 with beam search over already-extracted features, plus a few examples."""
     meter = RateMeter("evaluate", len(names))

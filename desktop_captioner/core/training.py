@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.decoder import (DecoderConfig, build_decoder, compile_decoder,
                                             set_decoder_weights, teacher_forcing_pair)
 from desktop_captioner.core.errors import CaptionerError, DatasetError
+from desktop_captioner.core.feature_rows import FeatureMap, FeatureRows
 from desktop_captioner.core.precision import resolve_precision
 from desktop_captioner.core.progress import CancelToken
 from desktop_captioner.core.settings_record import SettingsRecord
@@ -37,6 +38,7 @@ from desktop_captioner.core.vocabulary import PAD, Vocabulary
 from desktop_captioner.core.tf_runtime import keras, tf
 
 CHECKPOINT_NAME = "checkpoint.npz"
+FEATURE_CHUNK_ROWS = 16384  # rows read at once where all training features are summarised
 
 
 @dataclass
@@ -67,7 +69,7 @@ class TrainingConfig(SettingsRecord):
 class CaptionData:
     """One row per caption, pointing at its image's feature row (images are stored once)."""
 
-    features: np.ndarray  # n_images × feature_dim, float32
+    features: np.ndarray | FeatureRows  # n_images × feature_dim, float32 (FeatureRows: mapped)
     image_index: np.ndarray  # n_captions, int: row of ``features`` for each caption
     tokens: list[list[int]]  # encoded captions, START and END included
 
@@ -78,13 +80,20 @@ class CaptionData:
 def encode_captions(vocab: Vocabulary, captions: Mapping[str, Sequence[str]],
                     names: Sequence[str], features_by_name: Mapping[str, np.ndarray]
                     ) -> CaptionData:
-    """``CaptionData`` for the images ``names`` (one split), each with all its captions."""
+    """``CaptionData`` for the images ``names`` (one split), each with all its captions.
+
+    Features from a ``FeatureMap`` (the feature cache) stay memory-mapped; others are stacked.
+    """
     missing = [name for name in names if name not in features_by_name]
     if missing:
         raise DatasetError(f"No image features for {missing[0]} "
                            f"({len(missing)} image(s) of this split have none).")
-    features = np.stack([np.asarray(features_by_name[name], np.float32) for name in names]) \
-        if names else np.zeros((0, 0), np.float32)
+    if not names:
+        features = np.zeros((0, 0), np.float32)
+    elif isinstance(features_by_name, FeatureMap):
+        features = features_by_name.rows(names)
+    else:
+        features = np.stack([np.asarray(features_by_name[name], np.float32) for name in names])
     image_index, tokens = [], []
     for row, name in enumerate(names):
         for caption in captions.get(name, ()):
@@ -146,21 +155,28 @@ def _batches(data: CaptionData, batch_rows: np.ndarray) -> tf.data.Dataset:
     caption indices per row, -1 where a short batch ends.
 
     Captions are kept once as a right-padded matrix; each batch gathers its rows and is cut to
-    its own longest caption, so batches of short captions cost little.
+    its own longest caption, so batches of short captions cost little. Feature rows are gathered
+    per batch from ``data.features`` (possibly memory-mapped), never copied whole into the graph.
     """
     lengths = np.array([len(row) for row in data.tokens], np.int32)
     padded = np.full((len(data), lengths.max()), PAD, np.int32)
     for index, row in enumerate(data.tokens):
         padded[index, :len(row)] = row
     tokens_t, lengths_t = tf.constant(padded), tf.constant(lengths)
-    features_t = tf.constant(np.asarray(data.features, np.float32))
     image_index_t = tf.constant(np.asarray(data.image_index, np.int64))
+    features, feature_dim = data.features, data.features.shape[1]
+
+    def feature_rows(image_rows: np.ndarray) -> np.ndarray:
+        return np.asarray(features[image_rows], np.float32)
 
     def gather(indices):
         indices = tf.boolean_mask(indices, indices >= 0)
         rows = tf.gather(tokens_t, indices)[:, :tf.reduce_max(tf.gather(lengths_t, indices))]
         inputs, targets = teacher_forcing_pair(rows)
-        return (tf.gather(features_t, tf.gather(image_index_t, indices)), inputs), targets
+        image = tf.numpy_function(feature_rows, [tf.gather(image_index_t, indices)], tf.float32,
+                                  stateful=False)
+        image.set_shape([None, feature_dim])
+        return (image, inputs), targets
 
     return (tf.data.Dataset.from_tensor_slices(batch_rows)
             .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -317,7 +333,15 @@ def _fingerprint(train: CaptionData, val: CaptionData, vocab: Vocabulary,
     settings.pop("epochs")  # resuming may ask for more epochs than the first run did
     return {"config": settings, "vocab_size": vocab.size, "train_captions": len(train),
             "val_captions": len(val), "feature_dim": int(train.features.shape[1]),
-            "train_feature_sum": round(float(np.sum(train.features, dtype=np.float64)), 3)}
+            "train_feature_sum": round(sum(float(np.sum(chunk, dtype=np.float64))
+                                           for chunk in _feature_chunks(train.features)), 3)}
+
+
+def _feature_chunks(features: np.ndarray | FeatureRows) -> Iterator[np.ndarray]:
+    """``features`` in chunks of ``FEATURE_CHUNK_ROWS`` rows, so that statistics over a
+    memory-mapped matrix never load it whole."""
+    for start in range(0, len(features), FEATURE_CHUNK_ROWS):
+        yield features[start:start + FEATURE_CHUNK_ROWS]
 
 
 def fit_decoder(train: CaptionData, val: CaptionData, vocab: Vocabulary, config: TrainingConfig,
@@ -334,7 +358,11 @@ def fit_decoder(train: CaptionData, val: CaptionData, vocab: Vocabulary, config:
     keras.utils.set_random_seed(config.seed)
     decoder_config = config.decoder_config(vocab.size, int(train.features.shape[1]))
     model = build_decoder(decoder_config, resolve_precision(config.precision, allow_int8=False))
-    model.get_layer("feature_norm").adapt(train.features)
+    normalization = model.get_layer("feature_norm")
+    if len(train.features) <= FEATURE_CHUNK_ROWS:
+        normalization.adapt(train.features[:])  # one array: NumPy's statistics
+    else:  # Keras' batched statistics, without loading a memory-mapped matrix whole
+        normalization.adapt(_feature_chunks(train.features))
     compile_decoder(model, config.learning_rate, config.clipnorm)
     checkpoint = _Checkpoint(checkpoint_dir)
     fingerprint = _fingerprint(train, val, vocab, config)
