@@ -1,5 +1,6 @@
 """A local HTTP server for download tests: serves in-memory files, honours ``Range: bytes=N-``
-(and ``N-M``), answers 404 for anything else, and can drop a file's first transfer halfway."""
+(and ``N-M``), answers 404 for anything else, can drop a file's first transfer halfway, and can
+hold a transfer halfway until the test releases it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class FileServer(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.files: dict[str, bytes] = {}  # URL path -> body
         self.cut_once: set[str] = set()  # paths whose next full transfer stops halfway
+        self.held: dict[str, threading.Event] = {}  # paths whose transfers pause halfway
         self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
 
     @property
@@ -31,6 +33,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: FileServer
 
     def do_GET(self):  # noqa: N802 - http.server's naming
+        try:
+            self._answer()
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # the client cancelled mid-transfer: what the tests do on purpose
+
+    def _answer(self) -> None:
         requested = self.headers.get("Range")
         self.server.requests.append((self.path, requested))
         body = self.server.files.get(self.path)
@@ -53,6 +61,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(part[:len(part) // 2])
             self.close_connection = True
             return
+        held = self.server.held.get(self.path)
+        if held is not None and len(part) > 1:
+            self.wfile.write(part[:len(part) // 2])
+            self.wfile.flush()
+            held.wait(30)
+            part = part[len(part) // 2:]
         self.wfile.write(part)
 
     def log_message(self, *args):
@@ -68,6 +82,8 @@ def serving() -> Iterator[FileServer]:
     try:
         yield server
     finally:
+        for event in server.held.values():
+            event.set()
         server.shutdown()
         server.server_close()
         thread.join()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QFormLayout, QHeaderView, QLabel, QToolButton, QT
 from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.sample_dataset import make_sample_dataset
+from desktop_captioner.gui.training.flickr8k_download import Flickr8kDownloadRow
 
 SAMPLE_IMAGES = 200  # enough generated scenes for the model to learn them well
 
@@ -106,7 +107,11 @@ class DatasetPanel(QWidget):
         self.problems.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.problems.setVisible(False)
 
+        self.flickr8k = Flickr8kDownloadRow()
+        self.flickr8k.downloaded.connect(self._use_downloaded)
+
         self._layout = QVBoxLayout(self)
+        self._layout.addWidget(self.flickr8k)
         self._layout.addWidget(self.headline)
         self._layout.addLayout(self.details)
         self._layout.addWidget(self.problems_toggle)
@@ -129,6 +134,16 @@ class DatasetPanel(QWidget):
             value.setText("–")
         self._set_problems([])
         self._pool.start(_Inspection(self._request, Path(folder), self._signals, make_sample))
+
+    @Slot(Path)
+    def _use_downloaded(self, folder: Path) -> None:
+        """Show a freshly downloaded dataset: through the holding dialog's ``choose_folder``
+        (which fills its folder field in and inspects) where there is one, else inspect here."""
+        choose_folder = getattr(self.window(), "choose_folder", None)
+        if callable(choose_folder):
+            choose_folder(folder)
+        else:
+            self.inspect(folder)
 
     def wait(self, msecs: int = -1) -> bool:
         return self._pool.waitForDone(msecs)
