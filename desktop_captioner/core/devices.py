@@ -16,6 +16,7 @@ Parsing needs no TensorFlow, so the CLI and the GUI can validate a choice withou
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +75,18 @@ def _mirrored(tf, devices: list[str], kind: str) -> DevicePlan:
     if len(devices) == 1:
         return DevicePlan(tf.distribute.OneDeviceStrategy(devices[0]), 1,
                           f"Training on one {kind} ({devices[0]}).")
-    strategy = tf.distribute.MirroredStrategy(devices)
+    strategy = _mirrored_strategy(tuple(devices))
     return DevicePlan(strategy, strategy.num_replicas_in_sync,
                       f"Training on {len(devices)} {kind}s with MirroredStrategy "
                       f"({', '.join(devices)}); the batch size is split between them.")
+
+
+@functools.lru_cache(maxsize=None)
+def _mirrored_strategy(devices: tuple[str, ...]) -> Any:
+    """One ``MirroredStrategy`` per set of devices for the whole process: a second one over the
+    same devices reuses its collective keys, and resuming a checkpoint under it failed here
+    ("Shape mismatch in the collective instance", TF 2.21 / Keras 3.15) where the first one
+    resumed exactly."""
+    from desktop_captioner.core.tf_runtime import tf
+
+    return tf.distribute.MirroredStrategy(list(devices))

@@ -2,7 +2,8 @@
 
 TensorFlow fixes its logical devices when it initialises, so the CPU is split in two here, in a
 fresh process, before anything else touches TensorFlow; ``tests/test_devices.py`` runs this and
-reads the JSON line it prints: per run the replica count, the loss history and greedy BLEU on the held-out images.
+reads the JSON line it prints: per run the replica count, the loss history and greedy BLEU on the held-out images, and the
+history of a two-replica run cut after 5 epochs and resumed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import tensorflow as tf
@@ -70,6 +72,12 @@ def main(out_dir: Path) -> None:
                         "history": fit.history, "best_val_loss": fit.best_val_loss,
                         "bleu": evaluate_decoder(StepDecoder(fit.model), val_features,
                                                  val_captions, vocab, beam_width=1)}
+    # Cut after 5 epochs, then resumed with a new plan (as a second run in one process would).
+    fit_decoder(train, val, vocab, replace(config, epochs=5), checkpoint_dir=out_dir / "cut",
+                strategy=device_plan("all").strategy)
+    resumed = fit_decoder(train, val, vocab, config, checkpoint_dir=out_dir / "cut",
+                          strategy=device_plan("all").strategy, resume=True)
+    runs["all_resumed"] = {"history": resumed.history}
     print(json.dumps(runs))
 
 
