@@ -32,7 +32,7 @@ from desktop_captioner.core.safe_zip import extract_members, unpacked_size, veri
 FLICKR8K_URL = "https://github.com/jbrownlee/Datasets/releases/download/Flickr8k"
 # Another folder of the same two files (a mirror, or the tests' local server).
 FLICKR8K_URL_ENV = "DESKTOP_CAPTIONER_FLICKR8K_URL"
-UNPACKING_PREFIX = ".unpacking-"  # temporary folders inside DIR, removed when found stale
+UNPACKING_PREFIX = ".unpacking-"  # + the final folder name: where an archive unpacks first
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
 
 
@@ -69,8 +69,7 @@ def is_downloaded(target: Path) -> bool:
     return all((Path(target) / archive.folder).is_dir() for archive in ARCHIVES)
 
 
-def get_flickr8k(target: str | Path, *, base_url: str | None = None,
-                 progress: ProgressCallback | None = None,
+def get_flickr8k(target: str | Path, *, progress: ProgressCallback | None = None,
                  message: MessageCallback | None = None,
                  cancel: CancelToken | None = None) -> Flickr8kResult:
     """Make ``target`` a Flickr8k dataset folder: download what is missing (resuming), verify,
@@ -81,11 +80,11 @@ def get_flickr8k(target: str | Path, *, base_url: str | None = None,
     if is_downloaded(target):
         say(f"Flickr8k is already in {target}; nothing to do.")
         return Flickr8kResult(target, already_there=True)
-    base = (base_url or flickr8k_base_url()).rstrip("/")
+    base = flickr8k_base_url()
     try:
         target.mkdir(parents=True, exist_ok=True)
-        for stale in target.glob(UNPACKING_PREFIX + "*"):
-            shutil.rmtree(stale)
+        for archive in ARCHIVES:  # an interrupted run's half extraction: redone below
+            shutil.rmtree(_staging(target, archive), ignore_errors=True)
     except OSError as exc:
         raise ArchiveError(describe_os_error(target, exc)) from exc
     pending = [archive for archive in ARCHIVES if not (target / archive.folder).is_dir()]
@@ -198,7 +197,7 @@ def _unpack(target: Path, archive: Flickr8kArchive, zip_path: Path,
             say: MessageCallback, cancel: CancelToken | None) -> None:
     _check_space(target, unpacked_size(members), f"unpack {zip_path.name}")
     say(f"Unpacking {zip_path.name} into {target / archive.folder}")
-    staging = target / (UNPACKING_PREFIX + archive.folder)
+    staging = _staging(target, archive)
     try:
         staging.mkdir()
         extract_members(zip_path, members, staging, progress, cancel)
@@ -208,6 +207,11 @@ def _unpack(target: Path, archive: Flickr8kArchive, zip_path: Path,
                            f"{describe_os_error(target, exc)}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _staging(target: Path, archive: Flickr8kArchive) -> Path:
+    """The temporary folder ``archive`` unpacks into, renamed into place once complete."""
+    return target / (UNPACKING_PREFIX + archive.folder)
 
 
 def _check_contents(zip_path: Path, archive: Flickr8kArchive,
