@@ -39,11 +39,11 @@ def run(args: argparse.Namespace) -> int:
         print(text, file=sys.stderr, flush=True)
 
     try:
-        result = get_flickr8k(args.folder, progress=lambda p: bar(_in_megabytes(p)),
+        folder = get_flickr8k(args.folder, progress=lambda p: bar(_in_megabytes(p)),
                               message=say)
     finally:
         bar.close()
-    print(result.root)
+    print(folder)
     return 0
 
 

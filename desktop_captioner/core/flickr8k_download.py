@@ -53,12 +53,6 @@ ARCHIVES = (
 MessageCallback = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Flickr8kResult:
-    root: Path
-    already_there: bool  # nothing was downloaded or unpacked
-
-
 def flickr8k_base_url() -> str:
     """The folder URL the two archives are fetched from (``FLICKR8K_URL_ENV`` overrides)."""
     return (os.environ.get(FLICKR8K_URL_ENV) or FLICKR8K_URL).rstrip("/")
@@ -71,15 +65,15 @@ def is_downloaded(target: Path) -> bool:
 
 def get_flickr8k(target: str | Path, *, progress: ProgressCallback | None = None,
                  message: MessageCallback | None = None,
-                 cancel: CancelToken | None = None) -> Flickr8kResult:
-    """Make ``target`` a Flickr8k dataset folder: download what is missing (resuming), verify,
-    unpack. Raises ``ArchiveError`` (one sentence) or ``Cancelled``; a cancelled or failed run
+                 cancel: CancelToken | None = None) -> Path:
+    """Make ``target`` a Flickr8k dataset folder and return it (absolute): download what is
+    missing (resuming), verify, unpack. Raises ``ArchiveError`` (one sentence) or ``Cancelled``; a cancelled or failed run
     keeps what it downloaded for the next one and deletes nothing of the user's."""
     target = Path(target).expanduser().absolute()
     say = message or (lambda text: None)
     if is_downloaded(target):
         say(f"Flickr8k is already in {target}; nothing to do.")
-        return Flickr8kResult(target, already_there=True)
+        return target
     base = flickr8k_base_url()
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -105,7 +99,7 @@ def get_flickr8k(target: str | Path, *, progress: ProgressCallback | None = None
         _unpack(target, archive, zip_path, members, progress, say, cancel)
     dataset = load_dataset(target)  # what training will read: a DatasetError if unusable
     say(f"Flickr8k is ready in {target}: {len(dataset.captions):,} captioned images.")
-    return Flickr8kResult(target, already_there=False)
+    return target
 
 
 def _url(base: str, archive: Flickr8kArchive) -> str:

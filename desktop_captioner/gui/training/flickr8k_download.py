@@ -36,7 +36,7 @@ class _Worker(QObject):
     @Slot(str, object)
     def run(self, folder: str, cancel: CancelToken) -> None:
         try:
-            result = get_flickr8k(folder, progress=self.progress.emit,
+            ready = get_flickr8k(folder, progress=self.progress.emit,
                                   message=self.message.emit, cancel=cancel)
         except Cancelled:
             self.finished.emit("", "")
@@ -47,7 +47,7 @@ class _Worker(QObject):
             log.exception("Flickr8k download failed")
             self.finished.emit("", f"The download failed: {exc.__class__.__name__}: {exc}.")
         else:
-            self.finished.emit(str(result.root), "")
+            self.finished.emit(str(ready), "")
 
 
 class Flickr8kDownload(QObject):
