@@ -67,8 +67,9 @@ def get_flickr8k(target: str | Path, *, progress: ProgressCallback | None = None
                  message: MessageCallback | None = None,
                  cancel: CancelToken | None = None) -> Path:
     """Make ``target`` a Flickr8k dataset folder and return it (absolute): download what is
-    missing (resuming), verify, unpack. Raises ``ArchiveError`` (one sentence) or ``Cancelled``; a cancelled or failed run
-    keeps what it downloaded for the next one and deletes nothing of the user's."""
+    missing (resuming), verify, unpack. Raises ``ArchiveError`` (one sentence) or
+    ``Cancelled``; a cancelled or failed run keeps what it downloaded for the next one and
+    deletes nothing of the user's."""
     target = Path(target).expanduser().absolute()
     say = message or (lambda text: None)
     if is_downloaded(target):

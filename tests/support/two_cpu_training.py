@@ -2,8 +2,8 @@
 
 TensorFlow fixes its logical devices when it initialises, so the CPU is split in two here, in a
 fresh process, before anything else touches TensorFlow; ``tests/test_devices.py`` runs this and
-reads the JSON line it prints: per run the replica count, the loss history and greedy BLEU on the held-out images, and the
-history of a two-replica run cut after 5 epochs and resumed.
+reads the JSON line it prints: per run the replica count, the loss history and greedy BLEU on
+the held-out images, and the history of a two-replica run cut after 5 epochs and resumed.
 """
 
 from __future__ import annotations
