@@ -55,6 +55,24 @@ def test_plans_on_a_machine_with_one_cpu_and_no_gpu():
         device_plan("2")
 
 
+def test_train_devices_all_on_a_cpu_only_machine_says_so_once(tmp_path, weights_file, capsys):
+    from desktop_captioner.core.sample_dataset import make_sample_dataset
+    from desktop_captioner.core.tf_runtime import tf
+
+    if tf.config.list_logical_devices("GPU"):
+        pytest.skip("this machine has a GPU")
+    dataset = make_sample_dataset(tmp_path / "scenes", images=12, size=32)
+    common = ["train", str(dataset), "--weights", str(weights_file), "--image-size", "32",
+              "--epochs", "1", "--batch-size", "8", "--min-count", "1", "--precision", "float32"]
+    assert main([*common, "--out", str(tmp_path / "m.dcmodel"), "--devices", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("desktop-captioner: error: Training on 2 GPUs was asked for, but "
+                           "this machine has 0; use --devices all or a smaller number.")
+    assert main([*common, "--out", str(tmp_path / "m.dcmodel"), "--devices", "all"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("No GPU found: training on the CPU.") == 1
+
+
 @pytest.fixture(scope="module")
 def runs():
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "-1",
