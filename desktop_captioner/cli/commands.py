@@ -12,6 +12,7 @@ from desktop_captioner.cli import train_cmd
 from desktop_captioner.cli import caption_cmd
 from desktop_captioner.cli import evaluate_cmd
 from desktop_captioner.cli import apply_cmd
+from desktop_captioner.cli import get_dataset_cmd
 
 REGISTRY: list[Callable] = []
 REGISTRY.append(inspect_cmd.register)
@@ -22,3 +23,4 @@ REGISTRY.append(train_cmd.register)
 REGISTRY.append(caption_cmd.register)
 REGISTRY.append(evaluate_cmd.register)
 REGISTRY.append(apply_cmd.register)
+REGISTRY.append(get_dataset_cmd.register)

@@ -16,6 +16,7 @@ from desktop_captioner.cli.caption_cmd import positive_int
 from desktop_captioner.cli.evaluate_cmd import bleu_table
 from desktop_captioner.cli.inspect_cmd import DATASET_HELP, IMAGES_HELP
 from desktop_captioner.cli.terminal import TerminalProgress
+from desktop_captioner.core.devices import DEFAULT_DEVICES, parse_devices
 from desktop_captioner.core.modelfile import (MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, MODEL_SUFFIX,
                                               read_manifest)
 from desktop_captioner.core.precision import PRECISIONS
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         out = train_model(args.dataset, args.out, weights=args.weights, config=config,
                           image_size=args.image_size, precision=args.precision,
-                          on_event=reporter, resume=args.resume, images=args.images)
+                          on_event=reporter, resume=args.resume, images=args.images,
+                          devices=args.devices)
     finally:
         reporter.close()
     metrics = read_manifest(out)["metrics"]
@@ -91,6 +93,13 @@ def _image_size(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"must be from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels, not {value}")
     return value
+
+
+def _devices(text: str) -> str:
+    try:
+        return parse_devices(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers) -> None:
@@ -114,6 +123,12 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="random seed for the initial weights, the caption order and the "
                              "split of a dataset without an official one (default: 0)")
+    parser.add_argument("--devices", type=_devices, default=DEFAULT_DEVICES,
+                        metavar="one|all|cpu|N",
+                        help="what trains the decoder: one device (default, as TensorFlow "
+                             "chooses), all = every GPU of this machine with MirroredStrategy "
+                             "(the CPU when there is none), cpu, or the first N GPUs; "
+                             "--batch-size stays the total over all devices")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run of the same settings from its checkpoint")
     parser.set_defaults(func=run)

@@ -53,6 +53,10 @@ class ModelFileError(CaptionerError):
     """A caption model file that is not ours, is damaged, or asks for something we cannot honour."""
 
 
+class ArchiveError(CaptionerError):
+    """A download or a zip archive that cannot be used: unreachable, damaged, unsafe, too big."""
+
+
 class Cancelled(CaptionerError):
     """Work stopped because the user asked it to."""
 

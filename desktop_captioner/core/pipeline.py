@@ -25,6 +25,7 @@ from desktop_captioner.core.calibration import (CALIBRATION_IMAGES, PrecisionCal
 from desktop_captioner.core.captioner import Captioner, captions_from_features
 from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.decoder import StepDecoder
+from desktop_captioner.core.devices import DEFAULT_DEVICES, device_plan, parse_devices
 from desktop_captioner.core.encoder import Encoder, EncoderConfig
 from desktop_captioner.core.errors import DatasetError
 from desktop_captioner.core.evaluation import bleu_scores
@@ -93,12 +94,14 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
                 weights: str | Path | None = None, config: TrainingConfig,
                 image_size: int = 224, precision: str = "auto",
                 on_event: ReportCallback | None = None, cancel: CancelToken | None = None,
-                resume: bool = False, images: str | Path | None = None) -> Path:
+                resume: bool = False, images: str | Path | None = None,
+                devices: str = DEFAULT_DEVICES) -> Path:
     """Train a decoder on ``dataset_dir`` (a folder or caption JSON file; ``images`` is its
     images folder when not beside it) and save it as the model file ``out_path``.
 
     Features are cached, so a second run over the same images skips VGG16; the checkpoint of
     the last finished epoch survives a cancel or crash and ``resume=True`` continues from it.
+    ``devices`` (``core/devices.py``) picks the devices that train the decoder.
     """
     emit: ReportCallback = on_event or (lambda report: None)
     out_path = Path(out_path)
@@ -108,6 +111,7 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
     for split in ("train", "val"):
         if not dataset.splits.get(split):
             raise DatasetError(f"{dataset.root} has no images in its {split} split.")
+    plan = device_plan(devices)
     weights_path = resolve_weights(weights, download=True, progress=emit, cancel=cancel)
     emit(StepEvent("inspect", _dataset_message(dataset)))
     encoder = Encoder(weights_path, EncoderConfig(image_size=image_size, precision=precision),
@@ -141,9 +145,11 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
     val = encode_captions(vocab, dataset.captions, splits["val"], features)
 
     checkpoint_dir = checkpoint_dir_for(out_path, dataset.root, config, encoder.key)
+    if parse_devices(devices) != DEFAULT_DEVICES:
+        emit(StepEvent("train", plan.description))
     emit(StepEvent("train", f"Training on {len(train)} captions, validating on {len(val)}."))
     fit = fit_decoder(train, val, vocab, config, checkpoint_dir=checkpoint_dir, on_event=emit,
-                      cancel=cancel, resume=resume)
+                      cancel=cancel, resume=resume, strategy=plan.strategy)
 
     eval_split = "test" if splits["test"] else "val"
     eval_names = splits[eval_split]

@@ -346,17 +346,43 @@ def _feature_chunks(features: np.ndarray | FeatureRows) -> Iterator[np.ndarray]:
 
 def fit_decoder(train: CaptionData, val: CaptionData, vocab: Vocabulary, config: TrainingConfig,
                 *, checkpoint_dir: Path, on_event: Optional[EventCallback] = None,
-                cancel: Optional[CancelToken] = None, resume: bool = False) -> FitResult:
+                cancel: Optional[CancelToken] = None, resume: bool = False,
+                strategy: Optional[tf.distribute.Strategy] = None) -> FitResult:
     """Train a decoder; returns it with its best-by-validation-loss weights.
 
     A checkpoint is written to ``checkpoint_dir`` after every epoch. With ``resume=True`` an
     existing checkpoint (from a cancel or a crash) is continued; without one, training starts
     fresh. Cancelling raises ``Cancelled`` within one batch. Seeds Python/NumPy/TF globally.
+    ``strategy`` (``core/devices.py``) decides the devices; the model and its optimizer are
+    built under its scope, and ``config.batch_size`` stays the global batch size.
     """
     if len(train) == 0 or len(val) == 0:
         raise DatasetError("Training needs captions in both the training and validation splits.")
-    keras.utils.set_random_seed(config.seed)
     decoder_config = config.decoder_config(vocab.size, int(train.features.shape[1]))
+    with (strategy or tf.distribute.get_strategy()).scope():
+        best_weights, state = _fit(train, val, vocab, config, decoder_config, checkpoint_dir,
+                                   on_event, cancel, resume)
+    # The result computes in float32 on one device whatever trained it, like a model loaded
+    # from its file.
+    model = build_decoder(decoder_config)
+    set_decoder_weights(model, best_weights)
+    if on_event is not None:
+        batches = -(-len(train) // config.batch_size)
+        on_event(TrainingEvent("finished", state.epochs_done, config.epochs, batch=batches,
+                               batches=batches, val_loss=state.best_val_loss,
+                               best_val_loss=state.best_val_loss, eta=0.0,
+                               message=f"Best validation loss {state.best_val_loss:.4f} "
+                                       f"after epoch {state.best_epoch}."))
+    return FitResult(model, decoder_config, state.history, state.epochs_done, state.best_epoch,
+                     state.best_val_loss, state.stopped_early)
+
+
+def _fit(train: CaptionData, val: CaptionData, vocab: Vocabulary, config: TrainingConfig,
+         decoder_config: DecoderConfig, checkpoint_dir: Path, on_event: Optional[EventCallback],
+         cancel: Optional[CancelToken], resume: bool) -> tuple[list[np.ndarray], _RunState]:
+    """The training part of ``fit_decoder``, run inside its strategy's scope: the best
+    weights and the run's bookkeeping."""
+    keras.utils.set_random_seed(config.seed)
     model = build_decoder(decoder_config, resolve_precision(config.precision, allow_int8=False))
     normalization = model.get_layer("feature_norm")
     if len(train.features) <= FEATURE_CHUNK_ROWS:
@@ -392,14 +418,4 @@ def fit_decoder(train: CaptionData, val: CaptionData, vocab: Vocabulary, config:
                   validation_data=_batches(val, val_rows),
                   epochs=config.epochs, initial_epoch=state.epochs_done,
                   steps_per_epoch=batches, callbacks=[monitor], shuffle=False, verbose=0)
-    # The result computes in float32 whatever trained it, like a model loaded from its file.
-    model = build_decoder(decoder_config)
-    set_decoder_weights(model, best_weights)
-    if on_event is not None:
-        on_event(TrainingEvent("finished", state.epochs_done, config.epochs, batch=batches,
-                               batches=batches, val_loss=state.best_val_loss,
-                               best_val_loss=state.best_val_loss, eta=0.0,
-                               message=f"Best validation loss {state.best_val_loss:.4f} "
-                                       f"after epoch {state.best_epoch}."))
-    return FitResult(model, decoder_config, state.history, state.epochs_done, state.best_epoch,
-                     state.best_val_loss, state.stopped_early)
+    return best_weights, state

@@ -239,3 +239,23 @@ def test_default_settings_are_the_cores_defaults(qtbot):
     qtbot.addWidget(form)
     defaults = TrainingConfig().to_dict()
     assert form.choices().config == {key: defaults[key] for key in form.choices().config}
+
+
+def test_the_devices_choice_reaches_train_model(qtbot, dialog, sample_dir, monkeypatch):
+    """The Devices combo (train --devices) travels with the job into ``train_model``."""
+    import desktop_captioner.core.pipeline as pipeline
+    from desktop_captioner.core.errors import CaptionerError
+
+    seen: dict = {}
+
+    def fake_train_model(*args, **kwargs):
+        seen.update(kwargs)
+        raise CaptionerError("stopped by the test after seeing its arguments")
+
+    monkeypatch.setattr(pipeline, "train_model", fake_train_model)
+    inspect(qtbot, dialog, sample_dir)
+    assert dialog.settings.devices.currentText() == "one"  # the CLI's default
+    dialog.settings.devices.setCurrentText("cpu")
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: not dialog.is_training() and bool(seen), timeout=RUN_TIMEOUT)
+    assert seen["devices"] == "cpu"

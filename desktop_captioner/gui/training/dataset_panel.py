@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QFormLayout, QHeaderView, QLabel, QToolButton, QT
 from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.errors import CaptionerError, describe_failure
 from desktop_captioner.core.sample_dataset import make_sample_dataset
+from desktop_captioner.gui.training.flickr8k_download import Flickr8kDownloadRow
 from desktop_captioner.gui.workers.pool_job import run_in_pool
 
 SAMPLE_IMAGES = 200  # enough generated scenes for the model to learn them well
@@ -92,7 +93,10 @@ class DatasetPanel(QWidget):
         self.problems.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.problems.setVisible(False)
 
+        self.flickr8k = Flickr8kDownloadRow()  # its ``downloaded`` goes to the dialog
+
         self._layout = QVBoxLayout(self)
+        self._layout.addWidget(self.flickr8k)
         self._layout.addWidget(self.headline)
         self._layout.addLayout(self.details)
         self._layout.addWidget(self.problems_toggle)

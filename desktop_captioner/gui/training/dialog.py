@@ -80,6 +80,7 @@ class TrainingDialog(QDialog):
         self.dataset_panel = DatasetPanel()
         self.dataset_panel.inspected.connect(self._on_inspected)
         self.dataset_panel.rejected.connect(self._on_rejected)
+        self.dataset_panel.flickr8k.downloaded.connect(self.choose_folder)
         self.settings = TrainingSettingsForm()
         found_box = QGroupBox("What is in the folder")
         QVBoxLayout(found_box).addWidget(self.dataset_panel)
@@ -204,7 +205,8 @@ class TrainingDialog(QDialog):
         self._job = TrainingJob(dataset_dir=self._dataset.root,
                                 images_dir=self._dataset.images_dir, out_path=choices.out_path,
                                 config=choices.config, image_size=choices.image_size,
-                                precision=choices.precision, weights=self.weights)
+                                precision=choices.precision, devices=choices.devices,
+                                weights=self.weights)
         self.run_view.new_model(int(choices.config["epochs"]),
                                 f"Training {choices.out_path.name} on {self._dataset.root}.")
         self._launch(self._job)

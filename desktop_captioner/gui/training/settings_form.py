@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QLineEdit, QPushButton, QSpinBox, QWidget)
 
 from desktop_captioner.core import paths
+from desktop_captioner.core.devices import DEFAULT_DEVICES, DEVICE_WORDS
 from desktop_captioner.core.modelfile import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, MODEL_SUFFIX
 
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")
@@ -29,6 +30,7 @@ class TrainingChoices:
     config: dict[str, int | float] = field(default_factory=dict)
     image_size: int = 224
     precision: str = "auto"
+    devices: str = DEFAULT_DEVICES
     out_path: Path = Path()
 
 
@@ -87,6 +89,12 @@ class TrainingSettingsForm(QWidget):
                                   "is faster still (built once, a minute or so) but its "
                                   "features differ more; auto picks bfloat16 where the "
                                   "processor has it natively, else float32.")
+        self.devices = QComboBox()
+        self.devices.addItems(DEVICE_WORDS)
+        self.devices.setToolTip("Where the decoder trains: one device (the default), every GPU "
+                                "of this computer at once (all; on a computer without a GPU it "
+                                "trains on the processor), or the processor even where there "
+                                "is a GPU (cpu). The batch size is shared out among the GPUs.")
         self.model_name = QLineEdit("my-model")
         self.model_name.setToolTip("The model file's name; it is saved in the output folder.")
         self.out_path = QLineEdit()
@@ -114,6 +122,7 @@ class TrainingSettingsForm(QWidget):
         form.addRow("Early-stopping patience:", self.patience)
         form.addRow("Image size:", self.image_size)
         form.addRow("Precision:", self.precision)
+        form.addRow("Devices:", self.devices)
         form.addRow("Model name:", self.model_name)
         form.addRow("Save as:", out_row)
         for label_row in range(form.rowCount()):
@@ -136,6 +145,7 @@ class TrainingSettingsForm(QWidget):
                   "learning_rate": self.learning_rate.value(), "patience": self.patience.value()}
         return TrainingChoices(config=config, image_size=self.image_size.value(),
                                precision=self.precision.currentText(),
+                               devices=self.devices.currentText(),
                                out_path=Path(self.out_path.text().strip()).expanduser())
 
     @Slot(str)

@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from desktop_captioner.core.devices import DEFAULT_DEVICES
 from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.modelfile import read_manifest
 from desktop_captioner.core.progress import CancelToken, Progress
@@ -36,6 +37,7 @@ class TrainingJob:
     config: dict
     image_size: int = 224
     precision: str = "auto"
+    devices: str = DEFAULT_DEVICES
     weights: Path | None = None
     resume: bool = False
 
@@ -85,7 +87,7 @@ class TrainingWorker(QObject):
         return train_model(job.dataset_dir, job.out_path, weights=job.weights,
                            config=TrainingConfig(**job.config), image_size=job.image_size,
                            precision=job.precision, on_event=self._forward,
-                           cancel=self.cancel, resume=job.resume)
+                           cancel=self.cancel, resume=job.resume, devices=job.devices)
 
     def _forward(self, report: object) -> None:
         """``on_event`` for the pipeline: called in this thread, re-emitted as queued signals."""
