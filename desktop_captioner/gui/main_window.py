@@ -12,15 +12,12 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
                                QStyle, QToolButton, QVBoxLayout, QWidget)
 
-from desktop_captioner.core import weights
-from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.image_types import IMAGE_EXTENSIONS
 from desktop_captioner.gui import importing
 from desktop_captioner.gui.adding import ImageAdder
-from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.export_controller import ExportController
-from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
 from desktop_captioner.gui.metadata_writing import MetadataWriter
+from desktop_captioner.gui.model_controller import ModelController
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
 from desktop_captioner.gui.models.image_list_model import (CAPTIONING, EDITED, ERROR, NEW,
                                                            QUEUED, ImageListModel)
@@ -35,7 +32,7 @@ from desktop_captioner.gui.widgets.image_list_view import ImageListView
 from desktop_captioner.gui.widgets.preview_pane import PreviewPane
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
 from desktop_captioner.gui.captioning import CaptioningController
-from desktop_captioner.gui.workers.caption_worker import LoadCaptioner, ModelInfo
+from desktop_captioner.gui.workers.caption_worker import LoadCaptioner
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
 
 if TYPE_CHECKING:
@@ -45,7 +42,6 @@ log = logging.getLogger(__name__)
 
 LIST_THUMBNAIL_SIDE = 56
 PREVIEW_SIDE = 480
-MODEL_FILTER = "Caption models (*.dcmodel);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -57,8 +53,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Desktop Captioner")
         self.setAcceptDrops(True)
         self.settings, settings_warning = load_settings()
-        self.weights_override = weights_override
-        self.training_dialog: TrainingDialog | None = None
 
         self.undo_stack = QUndoStack(self)
         self.thumbnails = ThumbnailLoader(LIST_THUMBNAIL_SIDE, parent=self)
@@ -95,6 +89,8 @@ class MainWindow(QMainWindow):
                                   lambda: self.settings.last_export_path)
         self.metadata_writer = MetadataWriter(self.model, self.status, self.settings,
                                               self.save_settings, self)
+        self.models = ModelController(self.captioning, self.status, self.settings,
+                                      self.save_settings, self, weights_override)
 
         self._build_actions()
         self._build_menus()
@@ -170,12 +166,13 @@ class MainWindow(QMainWindow):
                                                      "the captions it has (undoable)")
         self.stop_action = self._action("S&top", self.stop_captioning, "Esc", sp.SP_MediaStop,
                                         "Stop after the current batch")
-        self.open_model_action = self._action("&Open Model…", self.choose_model, "Ctrl+M",
+        models = self.models
+        self.open_model_action = self._action("&Open Model…", models.choose_model, "Ctrl+M",
                                               sp.SP_DialogOpenButton, "Open a caption model file")
-        self.model_info_action = self._action("Model &Info…", self.show_model_info)
-        self.train_action = self._action("&Train New Model…", lambda: self.open_training_dialog(),
+        self.model_info_action = self._action("Model &Info…", models.show_info)
+        self.train_action = self._action("&Train New Model…", lambda: models.open_training_dialog(),
                                          "Ctrl+T", tip="Train a caption model on a dataset folder")
-        self.weights_action = self._action("Choose VGG16 &Weights File…", self.choose_weights)
+        self.weights_action = self._action("Choose VGG16 &Weights File…", models.choose_weights)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -205,7 +202,8 @@ class MainWindow(QMainWindow):
         caption_menu.addMenu(self.beam_width_menu)
         model_menu = bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
-        self.recent_menu = model_menu.addMenu("Open &Recent")
+        self.recent_menu = self.models.recent_menu
+        model_menu.addMenu(self.recent_menu)
         model_menu.addActions([self.model_info_action, self.train_action, self.weights_action])
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
@@ -214,7 +212,6 @@ class MainWindow(QMainWindow):
         toolbar.addActions([self.add_images_action, self.add_folder_action, self.open_model_action])
         toolbar.addSeparator()
         toolbar.addActions([self.caption_all_action, self.stop_action, self.export_action])
-        self._rebuild_recent_menu()
         self.restore_session_button = QToolButton()
         self.restore_session_button.setDefaultAction(self.restore_session_action)
         self.restore_session_button.setAutoRaise(True)
@@ -230,16 +227,15 @@ class MainWindow(QMainWindow):
         self.captioning.changed.connect(self._update_scope)  # a job's end changes the counts
         self.captioning.changed.connect(self._update_actions)
         self.metadata_writer.changed.connect(self._update_actions)
-        self.captioning.model_loaded.connect(self._on_model_loaded)
-        self.precision_menu.chosen.connect(self.set_caption_precision)
+        self.precision_menu.chosen.connect(self.models.set_precision)
         self.session.save_failed.connect(lambda problem: self.status.showMessage(problem, 15000))
         self.beam_width_menu.chosen.connect(self.set_beam_width)
         empty = self.empty_state
         empty.add_images.connect(self.choose_images)
         empty.add_folder.connect(self.choose_folder)
-        empty.open_model.connect(self.choose_model)
-        empty.train.connect(self.open_training_dialog)
-        empty.sample.connect(self.open_training_dialog)
+        empty.open_model.connect(self.models.choose_model)
+        empty.train.connect(self.models.open_training_dialog)
+        empty.sample.connect(self.models.open_training_dialog)
 
     def _restore_layout(self) -> None:
         """Saved size and splitter, when they are valid (``settings_schema`` checked them on
@@ -281,25 +277,24 @@ class MainWindow(QMainWindow):
         if model:
             self.load_model(Path(model))
         if train_dir:
-            self.open_training_dialog(Path(train_dir))
+            self.models.open_training_dialog(Path(train_dir))
 
-    def open_training_dialog(self, dataset_dir: Path | None = None) -> None:
-        """Open (or raise) the training dialog; its trained model can be loaded straight away."""
-        if self.training_dialog is None:
-            from desktop_captioner.gui.training import TrainingDialog  # charts, datasets: on use
+    def load_model(self, model_path: Path) -> None:
+        """Load a caption model file (asking for the VGG16 weights once if there are none)."""
+        self.models.load_model(model_path)
 
-            try:
-                location = weights.find_weights(self.weights_override or self.settings.weights_path
-                                                or None)
-            except WeightsError:
-                location = None  # the dialog asks for weights itself when it needs them
-            self.training_dialog = TrainingDialog(
-                self, weights=location.path if location else None, dataset_dir=dataset_dir)
-            self.training_dialog.use_model.connect(self.load_model)
-        elif dataset_dir is not None:
-            self.training_dialog.choose_folder(Path(dataset_dir))
-        self.training_dialog.show()
-        self.training_dialog.raise_()
+    @property
+    def weights_override(self) -> Path | None:
+        """The ``--weights`` file, until the user chooses weights in the app."""
+        return self.models.weights_override
+
+    @weights_override.setter
+    def weights_override(self, path: Path | None) -> None:
+        self.models.weights_override = path
+
+    @property
+    def training_dialog(self) -> TrainingDialog | None:
+        return self.models.training_dialog
 
     # --- adding and removing images -----------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -405,84 +400,11 @@ class MainWindow(QMainWindow):
         self.preview.show_row(rows[0] if len(rows) == 1 else None)
         self._update_actions()
 
-    # --- the model ----------------------------------------------------------------------------
-    @Slot()
-    def choose_model(self) -> None:
-        start = str(Path(self.settings.last_model).parent) if self.settings.last_model else ""
-        name, _ = QFileDialog.getOpenFileName(self, "Open Caption Model", start, MODEL_FILTER)
-        if name:
-            self.load_model(Path(name))
-
-    def load_model(self, model_path: Path) -> None:
-        """Find the VGG16 weights (asking once if needed), then load in the worker thread."""
-        if self.captioning.busy:
-            self.status.showMessage("Stop captioning (Esc) before changing the model.", 8000)
-            return
-        weights_path = self._find_weights()
-        if weights_path is None:
-            self.status.set_model_state("No model loaded", "The VGG16 weights are missing.")
-            return
-        self.captioning.load_model(model_path, weights_path,
-                                   self.settings.caption_precision or None)
-
-    def _find_weights(self) -> Path | None:
-        explicit = self.weights_override or self.settings.weights_path or None
-        try:
-            location = weights.find_weights(explicit)
-        except WeightsError as exc:
-            QMessageBox.warning(self, "VGG16 weights", str(exc))
-            location = None
-        if location is not None:
-            return location.path
-        dialog = WeightsDialog(self)
-        if dialog.exec() and dialog.weights_path is not None:
-            self.settings.weights_path = str(dialog.weights_path)
-            self.weights_override = None
-            return dialog.weights_path
-        return None
-
-    @Slot()
-    def choose_weights(self) -> None:
-        chosen = choose_weights_file(self)
-        if chosen is None:
-            return
-        self.settings.weights_path, self.weights_override = str(chosen), None
-        self.status.showMessage(f"VGG16 weights: {chosen}", 8000)
-
-    @Slot(object)
-    def _on_model_loaded(self, info: ModelInfo) -> None:
-        self.settings.remember_model(info.path)
-        self._rebuild_recent_menu()
-        self.save_settings()
-
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for recent in self.settings.recent_models:
-            action = self.recent_menu.addAction(Path(recent).name)
-            action.setToolTip(recent)
-            action.triggered.connect(lambda _=False, p=recent: self.load_model(Path(p)))
-        self.recent_menu.setEnabled(bool(self.settings.recent_models))
-
-    @Slot(str)
-    def set_caption_precision(self, precision: str) -> None:
-        """Remember the choice and reload the current model with it (the encoder is built for
-        one precision). The menu is disabled while captioning, so no job is cut short."""
-        self.settings.caption_precision = precision
-        self.save_settings()
-        current = self.captioning.loading_model or (
-            self.captioning.model_info and self.captioning.model_info.path)
-        if current:
-            self.load_model(Path(current))
-
     @Slot(int)
     def set_beam_width(self, width: int) -> None:
         """Used from the next captioning job on."""
         self.settings.beam_width = width
         self.save_settings()
-
-    @Slot()
-    def show_model_info(self) -> None:
-        show_model_info(self, self.captioning.model_info)
 
     # --- captioning ---------------------------------------------------------------------------
     def scope_rows(self) -> list[int]:
