@@ -9,18 +9,16 @@ from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtCore import QByteArray, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
-                               QStyle, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QMainWindow, QMessageBox, QSplitter, QStackedWidget, QStyle,
+                               QToolButton, QVBoxLayout, QWidget)
 
-from desktop_captioner.core.image_types import IMAGE_EXTENSIONS
-from desktop_captioner.gui import importing
 from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.export_controller import ExportController
+from desktop_captioner.gui.list_editing import ListEditor
 from desktop_captioner.gui.metadata_writing import MetadataWriter
 from desktop_captioner.gui.model_controller import ModelController
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
-from desktop_captioner.gui.models.image_list_model import (CAPTIONING, EDITED, ERROR, NEW,
-                                                           QUEUED, ImageListModel)
+from desktop_captioner.gui.models.image_list_model import EDITED, ERROR, NEW, ImageListModel
 from desktop_captioner.gui.session import SessionKeeper
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.settings_schema import decode_geometry
@@ -91,6 +89,8 @@ class MainWindow(QMainWindow):
                                               self.save_settings, self)
         self.models = ModelController(self.captioning, self.status, self.settings,
                                       self.save_settings, self, weights_override)
+        self.list_editor = ListEditor(self.model, self.status, self.settings, self.captioning,
+                                      self.guard, self.session, self)
 
         self._build_actions()
         self._build_menus()
@@ -116,11 +116,13 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
-        self.add_images_action = self._action("Add &Images…", self.choose_images, "Ctrl+O",
+        adder, editor, models = self.adder, self.list_editor, self.models
+        self.add_images_action = self._action("Add &Images…", adder.choose_images, "Ctrl+O",
                                               sp.SP_FileIcon, "Add photos to the list")
-        self.add_folder_action = self._action("Add &Folder…", self.choose_folder, "Ctrl+Shift+O",
-                                              sp.SP_DirIcon, "Add every photo in a folder")
-        self.import_action = self._action("&Import Captions…", self.choose_import_file, "Ctrl+I",
+        self.add_folder_action = self._action("Add &Folder…", adder.choose_folder,
+                                              "Ctrl+Shift+O", sp.SP_DirIcon,
+                                              "Add every photo in a folder")
+        self.import_action = self._action("&Import Captions…", editor.choose_import_file, "Ctrl+I",
                                           tip="Bring back captions this app exported (CSV or "
                                               "JSON)")
         self.export_action = self._action("&Export…", self.export_all, "Ctrl+E",
@@ -130,7 +132,7 @@ class MainWindow(QMainWindow):
                                             tip="Write each caption to a .txt (or other) file "
                                                 "next to its photo")
         self.restore_session_action = self._action(
-            "&Restore Last Session", self.restore_last_session,
+            "&Restore Last Session", editor.restore_last_session,
             tip="Replace the list with the session that was open when the app last ended")
         self.restore_at_start_action = self._action(
             "Reopen Last Session at &Start", self.set_restore_at_start,
@@ -156,7 +158,7 @@ class MainWindow(QMainWindow):
                                           tip="Show only the images whose name or caption matches")
         self.remove_action = self._action("&Remove Selected", self.remove_selected,
                                           QKeySequence.StandardKey.Delete)
-        self.clear_action = self._action("&Clear List", self.clear_list)
+        self.clear_action = self._action("&Clear List", editor.clear)
         self.caption_all_action = self._action("Caption &All", self.caption_all, "Ctrl+R",
                                                sp.SP_MediaPlay, "Caption every image not captioned yet")
         self.caption_selected_action = self._action("Caption &Selected", self.caption_selected,
@@ -166,7 +168,6 @@ class MainWindow(QMainWindow):
                                                      "the captions it has (undoable)")
         self.stop_action = self._action("S&top", self.stop_captioning, "Esc", sp.SP_MediaStop,
                                         "Stop after the current batch")
-        models = self.models
         self.open_model_action = self._action("&Open Model…", models.choose_model, "Ctrl+M",
                                               sp.SP_DialogOpenButton, "Open a caption model file")
         self.model_info_action = self._action("Model &Info…", models.show_info)
@@ -228,11 +229,13 @@ class MainWindow(QMainWindow):
         self.captioning.changed.connect(self._update_actions)
         self.metadata_writer.changed.connect(self._update_actions)
         self.precision_menu.chosen.connect(self.models.set_precision)
+        self.list_editor.removed.connect(self._after_rows_removed)
+        self.list_editor.restored.connect(self._update_actions)
         self.session.save_failed.connect(lambda problem: self.status.showMessage(problem, 15000))
         self.beam_width_menu.chosen.connect(self.set_beam_width)
         empty = self.empty_state
-        empty.add_images.connect(self.choose_images)
-        empty.add_folder.connect(self.choose_folder)
+        empty.add_images.connect(self.adder.choose_images)
+        empty.add_folder.connect(self.adder.choose_folder)
         empty.open_model.connect(self.models.choose_model)
         empty.train.connect(self.models.open_training_dialog)
         empty.sample.connect(self.models.open_training_dialog)
@@ -318,77 +321,20 @@ class MainWindow(QMainWindow):
         """Walk files/folders in the background; rows arrive in chunks."""
         self.adder.add(paths)
 
-    @Slot()
-    def choose_images(self) -> None:
-        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
-        names, _ = QFileDialog.getOpenFileNames(self, "Add Images", self.settings.last_image_folder,
-                                                f"Images ({patterns});;All files (*)")
-        if names:
-            self.settings.last_image_folder = str(Path(names[0]).parent)
-            self.add_paths(names)
-
-    @Slot()
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add Folder", self.settings.last_image_folder)
-        if folder:
-            self.settings.last_image_folder = folder
-            self.add_paths([folder])
-
-    @Slot()
-    def choose_import_file(self) -> None:
-        chosen = importing.choose_export_file(self, self.settings.last_export_folder)
-        if chosen is not None:
-            self.import_captions(chosen)
-
     def import_captions(self, export_file: Path) -> None:
-        """Import an export of this app as one undo step (not while captioning: the job owns
-        its rows' states until it ends)."""
-        if self.captioning.busy:
-            self.status.showMessage("Stop captioning (Esc) before importing captions.", 8000)
-            return
-        message = importing.import_captions(self, self.model, export_file)
-        if message:
-            self.status.showMessage(message, 15000)
+        """Import an export of this app as one undo step (not while captioning)."""
+        self.list_editor.import_captions(export_file)
 
     @Slot()
     def remove_selected(self) -> None:
-        rows = self.view.selected_rows()
-        busy = [r for r in rows if self.model.item(r).status in (QUEUED, CAPTIONING)]
-        if busy:
-            self.status.showMessage("Images being captioned cannot be removed; press Esc first.", 8000)
-            rows = [r for r in rows if r not in busy]
-        self.model.remove_rows(rows)
-        self._after_rows_removed()
-
-    @Slot()
-    def clear_list(self) -> None:
-        """Asks about unexported captions, then clears as one undoable step."""
-        if self.captioning.busy:
-            self.status.showMessage("Stop captioning (Esc) before clearing the list.", 8000)
-            return
-        if self.guard.confirm("clearing the list",
-                              "clears it (Edit → Undo brings it back).") is Decision.CANCEL:
-            return
-        self.model.clear()
-        self._after_rows_removed()
-        self.status.showMessage("List cleared (Edit → Undo brings it back).", 8000)
-
-    @Slot()
-    def restore_last_session(self) -> None:
-        if self.captioning.busy:
-            self.status.showMessage("Stop captioning (Esc) before restoring a session.", 8000)
-            return
-        if self.guard.confirm("replacing the list with the last session",
-                              "replaces it without exporting.") is Decision.CANCEL:
-            return
-        self.status.showMessage(self.session.restore_previous(), 15000)
-        self._update_actions()
+        self.list_editor.remove(self.view.selected_rows())
 
     @Slot(bool)
     def set_restore_at_start(self, checked: bool) -> None:
         self.settings.restore_session = checked
         self.save_settings()
 
+    @Slot()
     def _after_rows_removed(self) -> None:
         if not self.model.rowCount():
             self.stack.setCurrentWidget(self.empty_state)
