@@ -1,4 +1,7 @@
-"""The main window: image list, preview, menus, and the wiring between them and the workers."""
+"""The main window: puts the list, the preview and the parts that do the work together and wires
+them up. The parts: ``adding``, ``list_editing``, ``captioning``, ``model_controller``,
+``export_controller``, ``metadata_writing``, ``session``; the actions and menus that drive them
+are in ``window_actions``."""
 
 from __future__ import annotations
 
@@ -8,9 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtCore import QByteArray, Qt, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QMainWindow, QMessageBox, QSplitter, QStackedWidget, QStyle,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoStack
+from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_captioner.gui.adding import ImageAdder
 from desktop_captioner.gui.export_controller import ExportController
@@ -18,17 +20,18 @@ from desktop_captioner.gui.list_editing import ListEditor
 from desktop_captioner.gui.metadata_writing import MetadataWriter
 from desktop_captioner.gui.model_controller import ModelController
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
-from desktop_captioner.gui.models.image_list_model import EDITED, ERROR, NEW, ImageListModel
+from desktop_captioner.gui.models.image_list_model import ERROR, NEW, ImageListModel
 from desktop_captioner.gui.session import SessionKeeper
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.settings_schema import decode_geometry
 from desktop_captioner.gui.unsaved_guard import Decision, UnsavedGuard
-from desktop_captioner.gui.widgets.caption_options_menu import BeamWidthMenu, PrecisionMenu
 from desktop_captioner.gui.widgets.empty_state import EmptyStateWidget
 from desktop_captioner.gui.widgets.filter_bar import FilterBar
 from desktop_captioner.gui.widgets.image_list_view import ImageListView
 from desktop_captioner.gui.widgets.preview_pane import PreviewPane
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
+from desktop_captioner.gui.window_actions import (build_menus, create_actions,
+                                                  name_actions_for_scope, update_action_states)
 from desktop_captioner.gui.captioning import CaptioningController
 from desktop_captioner.gui.workers.caption_worker import LoadCaptioner
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
@@ -54,7 +57,8 @@ class MainWindow(QMainWindow):
 
         self.undo_stack = QUndoStack(self)
         self.thumbnails = ThumbnailLoader(LIST_THUMBNAIL_SIDE, parent=self)
-        self.previews = ThumbnailLoader(PREVIEW_SIDE, capacity=30, use_disk_cache=False, parent=self)
+        self.previews = ThumbnailLoader(PREVIEW_SIDE, capacity=30, use_disk_cache=False,
+                                        parent=self)
         self.model = ImageListModel(self.thumbnails, self.undo_stack, self)
 
         self.filter_model = CaptionFilterModel(self.model, self)
@@ -92,132 +96,15 @@ class MainWindow(QMainWindow):
         self.list_editor = ListEditor(self.model, self.status, self.settings, self.captioning,
                                       self.guard, self.session, self)
 
-        self._build_actions()
-        self._build_menus()
+        create_actions(self)
+        build_menus(self)
         self._connect()
         self._restore_layout()
         self._update_actions()
         if settings_warning:
             self.status.showMessage(settings_warning, 15000)
 
-    # --- construction -------------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, icon=None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work even when the menu bar is hidden
-        return action
-
-    def _build_actions(self) -> None:
-        sp = QStyle.StandardPixmap
-        adder, editor, models = self.adder, self.list_editor, self.models
-        self.add_images_action = self._action("Add &Images…", adder.choose_images, "Ctrl+O",
-                                              sp.SP_FileIcon, "Add photos to the list")
-        self.add_folder_action = self._action("Add &Folder…", adder.choose_folder,
-                                              "Ctrl+Shift+O", sp.SP_DirIcon,
-                                              "Add every photo in a folder")
-        self.import_action = self._action("&Import Captions…", editor.choose_import_file, "Ctrl+I",
-                                          tip="Bring back captions this app exported (CSV or "
-                                              "JSON)")
-        self.export_action = self._action("&Export…", self.export_all, "Ctrl+E",
-                                          sp.SP_DialogSaveButton, "Export captions to CSV or JSON")
-        self.export_selected_action = self._action("Export &Selected…", self.export_selected)
-        self.sidecars_action = self._action("Write Caption &Sidecars…", self.write_sidecars,
-                                            tip="Write each caption to a .txt (or other) file "
-                                                "next to its photo")
-        self.restore_session_action = self._action(
-            "&Restore Last Session", editor.restore_last_session,
-            tip="Replace the list with the session that was open when the app last ended")
-        self.restore_at_start_action = self._action(
-            "Reopen Last Session at &Start", self.set_restore_at_start,
-            tip="Started without photos, the app shows the list it had when it last ended")
-        self.restore_at_start_action.setCheckable(True)
-        self.restore_at_start_action.setChecked(self.settings.restore_session)
-        self.write_metadata_action = self._action(
-            "Write to Photos' &Metadata…", self.write_metadata,
-            tip="Write captions where photo software looks: XMP sidecars or inside the photos")
-        self.read_captions_action = self._action(
-            "Read Existing &Captions When Adding", self.set_read_existing_captions,
-            tip="Show captions photos already have (.txt or XMP sidecars, their metadata)")
-        self.read_captions_action.setCheckable(True)
-        self.read_captions_action.setChecked(self.settings.read_existing_captions)
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.edit_action = self._action("&Edit Caption", self.view.edit_current_caption, "F2")
-        self.filter_action = self._action("&Filter…", self.filter_bar.focus_filter,
-                                          QKeySequence.StandardKey.Find,
-                                          tip="Show only the images whose name or caption matches")
-        self.remove_action = self._action("&Remove Selected", self.remove_selected,
-                                          QKeySequence.StandardKey.Delete)
-        self.clear_action = self._action("&Clear List", editor.clear)
-        self.caption_all_action = self._action("Caption &All", self.caption_all, "Ctrl+R",
-                                               sp.SP_MediaPlay, "Caption every image not captioned yet")
-        self.caption_selected_action = self._action("Caption &Selected", self.caption_selected,
-                                                    "Ctrl+Shift+R")
-        self.recaption_all_action = self._action("&Re-caption All…", self.recaption_all,
-                                                 tip="Caption every image again, replacing "
-                                                     "the captions it has (undoable)")
-        self.stop_action = self._action("S&top", self.stop_captioning, "Esc", sp.SP_MediaStop,
-                                        "Stop after the current batch")
-        self.open_model_action = self._action("&Open Model…", models.choose_model, "Ctrl+M",
-                                              sp.SP_DialogOpenButton, "Open a caption model file")
-        self.model_info_action = self._action("Model &Info…", models.show_info)
-        self.train_action = self._action("&Train New Model…", lambda: models.open_training_dialog(),
-                                         "Ctrl+T", tip="Train a caption model on a dataset folder")
-        self.weights_action = self._action("Choose VGG16 &Weights File…", models.choose_weights)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.add_images_action, self.add_folder_action, self.import_action])
-        file_menu.addSeparator()
-        file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action,
-                              self.write_metadata_action])
-        file_menu.addSeparator()
-        file_menu.addAction(self.read_captions_action)
-        file_menu.addSeparator()
-        file_menu.addActions([self.restore_session_action, self.restore_at_start_action])
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([self.undo_action, self.redo_action])
-        edit_menu.addSeparator()
-        edit_menu.addActions([self.edit_action, self.filter_action, self.remove_action,
-                              self.clear_action])
-        caption_menu = bar.addMenu("&Caption")
-        caption_menu.addActions([self.caption_all_action, self.caption_selected_action,
-                                 self.recaption_all_action, self.stop_action])
-        caption_menu.addSeparator()
-        self.precision_menu = PrecisionMenu(self.settings.caption_precision, self)
-        self.beam_width_menu = BeamWidthMenu(self.settings.beam_width, self)
-        caption_menu.addMenu(self.precision_menu)
-        caption_menu.addMenu(self.beam_width_menu)
-        model_menu = bar.addMenu("&Model")
-        model_menu.addAction(self.open_model_action)
-        self.recent_menu = self.models.recent_menu
-        model_menu.addMenu(self.recent_menu)
-        model_menu.addActions([self.model_info_action, self.train_action, self.weights_action])
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.addActions([self.add_images_action, self.add_folder_action, self.open_model_action])
-        toolbar.addSeparator()
-        toolbar.addActions([self.caption_all_action, self.stop_action, self.export_action])
-        self.restore_session_button = QToolButton()
-        self.restore_session_button.setDefaultAction(self.restore_session_action)
-        self.restore_session_button.setAutoRaise(True)
-        self.status.addPermanentWidget(self.restore_session_button)
-
+    # --- construction -----------------------------------------------------------------------------
     def _connect(self) -> None:
         self.model.rowsInserted.connect(self._update_actions)
         self.model.rowsRemoved.connect(self._update_actions)
@@ -255,7 +142,7 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    # --- start-up hooks -----------------------------------------------------------------------
+    # --- start-up hooks ---------------------------------------------------------------------------
     def start(self, paths: Iterable[str | Path] = (), model: str | Path | None = None,
               train_dir: str | Path | None = None, restore: bool = True,
               captions: str | Path | None = None) -> None:
@@ -299,7 +186,7 @@ class MainWindow(QMainWindow):
     def training_dialog(self) -> TrainingDialog | None:
         return self.models.training_dialog
 
-    # --- adding and removing images -----------------------------------------------------------
+    # --- the list ---------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
@@ -329,11 +216,6 @@ class MainWindow(QMainWindow):
     def remove_selected(self) -> None:
         self.list_editor.remove(self.view.selected_rows())
 
-    @Slot(bool)
-    def set_restore_at_start(self, checked: bool) -> None:
-        self.settings.restore_session = checked
-        self.save_settings()
-
     @Slot()
     def _after_rows_removed(self) -> None:
         if not self.model.rowCount():
@@ -346,13 +228,7 @@ class MainWindow(QMainWindow):
         self.preview.show_row(rows[0] if len(rows) == 1 else None)
         self._update_actions()
 
-    @Slot(int)
-    def set_beam_width(self, width: int) -> None:
-        """Used from the next captioning job on."""
-        self.settings.beam_width = width
-        self.save_settings()
-
-    # --- captioning ---------------------------------------------------------------------------
+    # --- captioning -------------------------------------------------------------------------------
     def scope_rows(self) -> list[int]:
         """The rows Caption All and Export act on: the visible ones while a filter hides some."""
         if self.filter_model.active:
@@ -367,32 +243,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def recaption_all(self) -> None:
-        """Caption every row in scope again; replaced captions come back with one Undo. Captions
-        typed by hand are only replaced after the user agrees."""
-        if self.captioning.busy:
-            return
-        rows = self.scope_rows()
-        edited = sum(1 for row in rows if self.model.item(row).status == EDITED)
-        if edited:
-            answer = QMessageBox.question(
-                self, "Replace edited captions?",
-                f"{edited:,} of these {len(rows):,} captions were edited by hand. Re-captioning "
-                f"replaces them too (Edit → Undo brings them all back). Continue?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-        self.captioning.start(rows, self.settings.beam_width)
+        """Caption every row in scope again (hand-edited captions after the user agrees)."""
+        self.captioning.recaption(self.scope_rows(), self.settings.beam_width)
 
     @Slot()
     def caption_selected(self) -> None:
         self.captioning.start(self.view.selected_rows(), self.settings.beam_width)
 
-    @Slot()
-    def stop_captioning(self) -> None:
-        self.captioning.stop()
-
-    # --- export -------------------------------------------------------------------------------
+    # --- export -----------------------------------------------------------------------------------
     @Slot()
     def export_all(self) -> None:
         self.exports.export_rows(self.scope_rows())
@@ -410,37 +268,12 @@ class MainWindow(QMainWindow):
         scope_name = "Visible images" if self.filter_model.active else "All images"
         self.metadata_writer.start(self.scope_rows(), self.view.selected_rows(), scope_name)
 
-    @Slot(bool)
-    def set_read_existing_captions(self, on: bool) -> None:
-        """Used from the next photos added on."""
-        self.settings.read_existing_captions = on
-        self.save_settings()
-
-    # --- state and shutdown -------------------------------------------------------------------
+    # --- state ------------------------------------------------------------------------------------
     @Slot()
     def _update_actions(self, *_args) -> None:
         has_rows = self.model.rowCount() > 0
-        has_selection = bool(self.view.selectionModel().hasSelection())
-        busy = self.captioning.busy
-        for action in (self.caption_all_action, self.recaption_all_action):
-            action.setEnabled(has_rows and not busy)
-        self.caption_selected_action.setEnabled(has_selection and not busy)
-        self.stop_action.setEnabled(busy)
-        self.export_action.setEnabled(has_rows)
-        self.export_selected_action.setEnabled(has_selection)
-        self.sidecars_action.setEnabled(has_rows)
-        self.write_metadata_action.setEnabled(has_rows and not self.metadata_writer.busy)
-        self.remove_action.setEnabled(has_selection)
-        self.clear_action.setEnabled(has_rows and not busy)
-        waiting = self.session.previous_count
-        self.restore_session_action.setEnabled(bool(waiting) and not busy)
-        self.restore_session_action.setText(
-            f"&Restore Last Session ({waiting:,} photos)" if waiting else "&Restore Last Session")
-        self.restore_session_button.setVisible(bool(waiting))
-        self.open_model_action.setEnabled(not busy)
-        self.precision_menu.setEnabled(not busy)
+        update_action_states(self, has_rows, bool(self.view.selectionModel().hasSelection()))
         model_info = self.captioning.model_info
-        self.model_info_action.setEnabled(model_info is not None)
         self.empty_state.set_model_loaded(model_info is not None
                                           or bool(self.captioning.loading_model))
         self.preview.setVisible(has_rows)  # the empty state gets the whole window
@@ -454,29 +287,25 @@ class MainWindow(QMainWindow):
     @Slot()
     def _update_scope(self) -> None:
         """Say in the actions' names whether they act on every row or only the visible ones."""
-        if self.filter_model.active:
-            shown = self.filter_model.rowCount()
-            uncaptioned = self.filter_model.count_matching((NEW, ERROR))
-            self.caption_all_action.setText(f"Caption &Visible ({uncaptioned:,})")
-            self.caption_all_action.setStatusTip(f"Caption the {uncaptioned:,} visible images "
-                                                 f"not captioned yet")
-            self.recaption_all_action.setText(f"&Re-caption Visible ({shown:,})…")
-            self.recaption_all_action.setStatusTip("Caption the visible images again, replacing "
-                                                   "their captions (undoable)")
-            self.export_action.setText("&Export Visible…")
-            self.export_action.setStatusTip("Export the captions of the visible images")
-            self.sidecars_action.setText("Write Caption &Sidecars of Visible Images…")
-        else:
-            self.caption_all_action.setText("Caption &All")
-            self.caption_all_action.setStatusTip("Caption every image not captioned yet")
-            self.recaption_all_action.setText("&Re-caption All…")
-            self.recaption_all_action.setStatusTip("Caption every image again, replacing the "
-                                                   "captions it has (undoable)")
-            self.export_action.setText("&Export…")
-            self.export_action.setStatusTip("Export captions to CSV or JSON")
-            self.sidecars_action.setText("Write Caption &Sidecars…")
-        for action in (self.caption_all_action, self.recaption_all_action, self.export_action):
-            action.setToolTip(action.statusTip())
+        name_actions_for_scope(self)
+
+    # --- settings and shutdown --------------------------------------------------------------------
+    @Slot(bool)
+    def set_restore_at_start(self, checked: bool) -> None:
+        self.settings.restore_session = checked
+        self.save_settings()
+
+    @Slot(int)
+    def set_beam_width(self, width: int) -> None:
+        """Used from the next captioning job on."""
+        self.settings.beam_width = width
+        self.save_settings()
+
+    @Slot(bool)
+    def set_read_existing_captions(self, on: bool) -> None:
+        """Used from the next photos added on."""
+        self.settings.read_existing_captions = on
+        self.save_settings()
 
     def save_settings(self) -> None:
         self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode("ascii")
