@@ -12,7 +12,6 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QStatusBar, QWidget
 
 from desktop_captioner.core.image_types import IMAGE_EXTENSIONS
-
 from desktop_captioner.core.results import SOURCE_IMPORTED
 from desktop_captioner.gui.models.image_list_model import HAS_CAPTION, ImageItem, ImageListModel
 from desktop_captioner.gui.settings import Settings

@@ -1,7 +1,7 @@
 """Changes to the list as a whole: remove rows, clear it, put back the last session, import
-captions. None runs while captioning (the job owns its rows' states until it ends), and those
-that would drop unexported captions ask first (``UnsavedGuard``); each says in the status bar
-what it did."""
+captions. A captioning job owns its rows' states until it ends, so Remove leaves those rows and
+the others wait for the job to stop; those that would drop unexported captions ask first
+(``UnsavedGuard``); each says in the status bar what it did."""
 
 from __future__ import annotations
 
