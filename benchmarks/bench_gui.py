@@ -207,7 +207,7 @@ def scenario_train(quick: bool) -> dict:
         make_sample_dataset(dataset, images=300, size=64)
     app, window = open_window(weights)
     meter = StallMeter()
-    window.open_training_dialog(dataset)
+    window.models.open_training_dialog(dataset)
     dialog = window.training_dialog
     run_until(dialog.start_button.isEnabled, 60, "the dataset to be inspected")
     dialog.settings.epochs.setValue(2 if quick else 5)

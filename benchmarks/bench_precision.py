@@ -54,7 +54,8 @@ def main() -> None:
     shutil.rmtree(home)  # a fresh feature cache and model every run
     os.environ["DESKTOP_CAPTIONER_HOME"] = str(home)
 
-    from desktop_captioner.core.captioner import Captioner, captions_from_features
+    from desktop_captioner.core.captioner import Captioner
+    from desktop_captioner.core.search import captions_from_features
     from desktop_captioner.core.dataset import load_dataset
     from desktop_captioner.core.decoder import StepDecoder
     from desktop_captioner.core.pipeline import train_model

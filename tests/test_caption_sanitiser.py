@@ -97,8 +97,7 @@ def test_the_writers_clean_whatever_reaches_them(tmp_path):
 
 
 def test_the_captioner_cleans_a_vocabulary_word_with_a_newline():
-    from desktop_captioner.core.captioner import caption_text
-    from desktop_captioner.core.search import Hypothesis
+    from desktop_captioner.core.search import Hypothesis, caption_text
     from desktop_captioner.core.vocabulary import Vocabulary
 
     vocab = Vocabulary(["a", "dog\nforged.jpg\tfake", "runs"])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import keras
 import numpy as np
 import pytest
 from nltk.translate.bleu_score import corpus_bleu
 
-from desktop_captioner.core.evaluation import bleu_scores, evaluate_decoder
+from desktop_captioner.core.evaluation import (bleu_scores, caption_bleu, dataset_references,
+                                               evaluate_decoder)
 
 CAT = "the cat is on the mat".split()
 
@@ -17,6 +19,16 @@ CAT = "the cat is on the mat".split()
 def test_perfect_match_scores_one():
     assert bleu_scores([[CAT]], [CAT]) == pytest.approx(
         {"bleu1": 1.0, "bleu2": 1.0, "bleu3": 1.0, "bleu4": 1.0})
+
+
+def test_caption_lines_are_scored_against_the_datasets_tokenized_references():
+    dataset = SimpleNamespace(captions={"a.jpg": ["The cat is on the mat.", "A cat sits."],
+                                        "b.jpg": ["A dog runs!"]})
+    references = dataset_references(dataset, ["b.jpg", "a.jpg"])
+    assert references == [[["a", "dog", "runs"]], [CAT, ["a", "cat", "sits"]]]
+    scores = caption_bleu(["a dog runs", "the cat is on the mat"], references)
+    assert scores == bleu_scores(references, [["a", "dog", "runs"], CAT])
+    assert scores["bleu1"] == pytest.approx(1.0)
 
 
 def test_clipped_precisions_by_hand():

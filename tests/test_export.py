@@ -6,7 +6,8 @@ import csv
 import json
 from pathlib import Path
 
-from desktop_captioner.core.export import CSV_COLUMNS, write_csv, write_json
+from desktop_captioner.core.export import (CSV_COLUMNS, export_target, write_csv, write_export,
+                                          write_json)
 from desktop_captioner.core.results import CaptionResult
 
 
@@ -56,3 +57,19 @@ def test_scores_are_numbers_a_spreadsheet_can_sum(tmp_path):
     with out.open(newline="", encoding="utf-8") as handle:
         [row] = list(csv.DictReader(handle))
     assert (row["score"], row["source"]) == ("-1.5000", "model")
+
+
+def test_the_export_target_keeps_a_known_extension_and_adds_the_chosen_one(tmp_path):
+    assert export_target(str(tmp_path / "a.csv"), "JSON files (*.json)") == tmp_path / "a.csv"
+    assert export_target(str(tmp_path / "a.Json")) == tmp_path / "a.Json"
+    assert export_target(str(tmp_path / "a"), "JSON files (*.json)") == tmp_path / "a.json"
+    assert export_target(str(tmp_path / "a"), "CSV files (*.csv)") == tmp_path / "a.csv"
+    assert export_target(str(tmp_path / "a.jsonl")) == tmp_path / "a.jsonl.csv"
+
+
+def test_write_export_picks_the_format_by_the_extension(tmp_path):
+    results = [_ok(tmp_path / "a.jpg", "a dog")]
+    as_json = write_export(results, tmp_path / "out.JSON")
+    assert json.loads(as_json.read_text(encoding="utf-8"))[0]["caption"] == "a dog"
+    as_csv = write_export(results, tmp_path / "out.txt")
+    assert as_csv.read_text(encoding="utf-8").startswith("path,filename,caption,")

@@ -88,7 +88,7 @@ def test_sidecars_go_next_to_the_file_under_its_own_bytes(album, model, capsys):
 
 @pytest.mark.parametrize("suffix", [".csv", ".json"])
 def test_the_gui_export_writes_the_name_too(suffix, album, tmp_path):
-    from desktop_captioner.gui.exporting import write_export
+    from desktop_captioner.core.export import write_export
 
     results = [CaptionResult(album / os.fsdecode(RAW_NAME), "a photo", -0.5, "ok")]
     target = write_export(results, tmp_path / f"gui{suffix}")

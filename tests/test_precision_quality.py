@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_captioner.core.captioner import Captioner, captions_from_features
+from desktop_captioner.core.captioner import Captioner
+from desktop_captioner.core.search import captions_from_features
 from desktop_captioner.core.decoder import StepDecoder
 from desktop_captioner.core.dataset import load_dataset
 from desktop_captioner.core.encoder import Encoder, EncoderConfig

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from desktop_captioner.core.modelfile import read_manifest
 
     read_manifest(args.model)  # a bad model file fails before TensorFlow starts
-    from desktop_captioner.core.pipeline import evaluate_model
+    from desktop_captioner.core.model_evaluation import evaluate_model
 
     progress = TerminalProgress()
     try:

@@ -22,32 +22,10 @@ from desktop_captioner.core.modelfile import LoadedModel, load_model_file
 from desktop_captioner.core.precision import resolve_precision
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 from desktop_captioner.core.results import STATUS_OK, CaptionResult
-from desktop_captioner.core.search import Hypothesis, beam_search
-from desktop_captioner.core.text import clean_caption
-from desktop_captioner.core.vocabulary import Vocabulary
+from desktop_captioner.core.search import Hypothesis, caption_text, search_captions
 from desktop_captioner.core.weights import resolve_weights
 
 log = logging.getLogger(__name__)
-
-
-def captions_from_features(steps: StepDecoder, vocab: Vocabulary, features: np.ndarray,
-                           beam_width: int = 3) -> list[tuple[str, float]]:
-    """(caption text, normalised log-probability score) for each row of ``features``."""
-    return [(caption_text(vocab, h), h.score)
-            for h in search_captions(steps, vocab, features, beam_width)]
-
-
-def search_captions(steps: StepDecoder, vocab: Vocabulary, features: np.ndarray,
-                    beam_width: int = 3) -> list[Hypothesis]:
-    """Beam search over all of ``features`` at once, captions capped at the vocabulary's length."""
-    if len(features) == 0:
-        return []
-    return beam_search(steps, np.asarray(features, np.float32), width=beam_width,
-                       max_length=vocab.max_length, batch_size=len(features))
-
-
-def caption_text(vocab: Vocabulary, hypothesis: Hypothesis) -> str:
-    return clean_caption(" ".join(vocab.decode(hypothesis.tokens)))
 
 
 def _default_precision(model: LoadedModel) -> str:

@@ -16,6 +16,7 @@ from nltk.translate.bleu_score import corpus_bleu
 from desktop_captioner.core.vocabulary import Vocabulary, tokenize
 
 if TYPE_CHECKING:
+    from desktop_captioner.core.dataset import Dataset
     from desktop_captioner.core.decoder import StepDecoder
 
 BLEU_WEIGHTS = {
@@ -38,6 +39,17 @@ def bleu_scores(references: list[list[list[str]]], hypotheses: list[list[str]]
         warnings.simplefilter("ignore", UserWarning)
         return {name: float(corpus_bleu(references, hypotheses, weights=weights))
                 for name, weights in BLEU_WEIGHTS.items()}
+
+
+def dataset_references(dataset: "Dataset", names: Sequence[str]) -> list[list[list[str]]]:
+    """The tokenized reference captions of each named image of ``dataset``, in order."""
+    return [[tokenize(text) for text in dataset.captions[name]] for name in names]
+
+
+def caption_bleu(hypotheses: Sequence[str], references: list[list[list[str]]]
+                 ) -> dict[str, float]:
+    """BLEU-1..4 of caption lines (their words are split on spaces, as the decoder joined them)."""
+    return bleu_scores(references, [text.split() for text in hypotheses])
 
 
 def evaluate_decoder(decoder: "StepDecoder", features: np.ndarray,

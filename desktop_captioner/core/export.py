@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from desktop_captioner.core.atomic import atomic_write_text
 from desktop_captioner.core.results import CaptionResult
@@ -81,3 +81,19 @@ def write_jsonl(results: Iterable[CaptionResult], out_path: str | Path) -> Path:
     out_path = Path(out_path)
     atomic_write_text(out_path, jsonl_text(results))
     return out_path
+
+
+def export_target(chosen: str, selected_filter: str = "") -> Path:
+    """The file a save dialog's answer names: ``.csv`` or ``.json`` is kept; any other name gets
+    ``.csv`` added, or ``.json`` when the JSON filter (``selected_filter``) was picked."""
+    path = Path(chosen)
+    if path.suffix.lower() in (".csv", ".json"):
+        return path
+    return path.with_name(path.name + (".json" if "json" in selected_filter.lower() else ".csv"))
+
+
+def write_export(results: Sequence[CaptionResult], target: Path) -> Path:
+    """Write ``results`` to ``target`` atomically: a JSON list for ``.json``, else CSV."""
+    if target.suffix.lower() == ".json":
+        return write_json(results, target)
+    return write_csv(results, target)

@@ -22,19 +22,19 @@ import numpy as np
 from desktop_captioner.core import paths as app_paths
 from desktop_captioner.core.calibration import (CALIBRATION_IMAGES, PrecisionCalibration,
                                                 tie_tolerance)
-from desktop_captioner.core.captioner import Captioner, captions_from_features
 from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.decoder import StepDecoder
 from desktop_captioner.core.devices import DEFAULT_DEVICES, device_plan, parse_devices
 from desktop_captioner.core.encoder import Encoder, EncoderConfig
 from desktop_captioner.core.errors import DatasetError
-from desktop_captioner.core.evaluation import bleu_scores
+from desktop_captioner.core.evaluation import caption_bleu, dataset_references
 from desktop_captioner.core.feature_cache import cached_features
 from desktop_captioner.core.modelfile import save_model_file
 from desktop_captioner.core.precision import PRECISIONS
 from desktop_captioner.core.progress import CancelToken, Progress, RateMeter
+from desktop_captioner.core.search import captions_from_features
 from desktop_captioner.core.training import TrainingConfig, encode_captions, fit_decoder
-from desktop_captioner.core.vocabulary import Vocabulary, tokenize
+from desktop_captioner.core.vocabulary import Vocabulary
 from desktop_captioner.core.weights import resolve_weights
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,6 @@ def checkpoint_dir_for(out_path: Path, dataset_root: Path, config: TrainingConfi
 def _usable_split(dataset: Dataset, split: str, features: Mapping[str, np.ndarray]
                   ) -> list[str]:
     return [name for name in dataset.splits.get(split, []) if name in features]
-
-
-def _references(dataset: Dataset, names: Sequence[str]) -> list[list[list[str]]]:
-    return [[tokenize(text) for text in dataset.captions[name]] for name in names]
-
-
-def _score(hypotheses: Sequence[str], references: list[list[list[str]]]) -> dict[str, float]:
-    return bleu_scores(references, [text.split() for text in hypotheses])
 
 
 def train_model(dataset_dir: str | Path, out_path: str | Path, *,
@@ -247,44 +239,10 @@ def _evaluate_features(steps: StepDecoder, vocab: Vocabulary, dataset: Dataset,
         hypotheses += [text for text, _ in
                        captions_from_features(steps, vocab, rows, EVALUATION_BEAM_WIDTH)]
         emit(meter.progress(len(hypotheses)))
-    metrics: dict[str, Any] = _score(hypotheses, _references(dataset, names))
+    metrics: dict[str, Any] = caption_bleu(hypotheses, dataset_references(dataset, names))
     metrics["images"] = len(names)
     metrics["beam_width"] = EVALUATION_BEAM_WIDTH
     metrics["examples"] = [{"image": name, "hypothesis": text,
                             "references": list(dataset.captions[name])}
                            for name, text in zip(names[:EXAMPLE_COUNT], hypotheses)]
     return metrics
-
-
-def evaluate_model(model_file: str | Path, dataset_dir: str | Path, split: str = "test",
-                   beam_width: int = 3, weights: str | Path | None = None,
-                   precision: str | None = None,
-                   progress: Callable[[Progress], None] | None = None,
-                   cancel: CancelToken | None = None,
-                   images: str | Path | None = None) -> dict[str, Any]:
-    """BLEU-1..4 of a saved model on one split of a dataset, plus image counts."""
-    dataset = load_dataset(dataset_dir, images=images)
-    names = dataset.splits.get(split, [])
-    if not names:
-        raise DatasetError(f"{dataset.root} has no images in its {split} split.")
-    captioner = Captioner.load(model_file, weights=weights, download_weights=True,
-                               precision=precision, progress=progress, cancel=cancel)
-    by_path = {dataset.image_path(name): name for name in names}
-    scored, hypotheses, failed = [], [], 0
-    for result in captioner.caption(list(by_path), beam_width=beam_width,
-                                    progress=progress, cancel=cancel):
-        if result.ok:
-            scored.append(by_path[result.path])
-            hypotheses.append(result.caption)
-        else:
-            failed += 1
-    if not scored:
-        raise DatasetError(f"None of the {len(names)} {split} images of {dataset.root} "
-                           f"could be read.")
-    report: dict[str, Any] = {"model": str(model_file), "dataset": str(dataset.root),
-                              "split": split, "images": len(scored), "failed": failed,
-                              "beam_width": beam_width,
-                              "precision": captioner.precision,
-                              "rechecked": captioner.rechecked}
-    report.update(_score(hypotheses, _references(dataset, scored)))
-    return report

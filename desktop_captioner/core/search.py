@@ -33,7 +33,8 @@ import numpy as np
 from desktop_captioner.core.tf_runtime import tf
 
 from desktop_captioner.core.decoder import StepDecoder
-from desktop_captioner.core.vocabulary import END, PAD, START, UNK
+from desktop_captioner.core.text import clean_caption
+from desktop_captioner.core.vocabulary import END, PAD, START, UNK, Vocabulary
 
 DEFAULT_ALPHA = 0.7
 DEFAULT_WIDTH = 3
@@ -188,3 +189,24 @@ def _beam_chunk(decoder: StepDecoder, features: np.ndarray, width: int, max_leng
         previous = np.where(np.isfinite(beam_log_prob), new_words, PAD).reshape(-1)
         previous = previous.astype(np.int32)
     return finished
+
+
+def captions_from_features(steps: StepDecoder, vocab: Vocabulary, features: np.ndarray,
+                           beam_width: int = 3) -> list[tuple[str, float]]:
+    """(caption text, normalised log-probability score) for each row of ``features``."""
+    return [(caption_text(vocab, h), h.score)
+            for h in search_captions(steps, vocab, features, beam_width)]
+
+
+def search_captions(steps: StepDecoder, vocab: Vocabulary, features: np.ndarray,
+                    beam_width: int = 3) -> list[Hypothesis]:
+    """Beam search over all of ``features`` at once, captions capped at the vocabulary's length."""
+    if len(features) == 0:
+        return []
+    return beam_search(steps, np.asarray(features, np.float32), width=beam_width,
+                       max_length=vocab.max_length, batch_size=len(features))
+
+
+def caption_text(vocab: Vocabulary, hypothesis: Hypothesis) -> str:
+    """The hypothesis's words as one clean caption line."""
+    return clean_caption(" ".join(vocab.decode(hypothesis.tokens)))

@@ -1,6 +1,7 @@
-"""Adding images: dropped or chosen paths are walked in the background and appended in chunks,
-with one status-bar sentence at the end saying what was added and what was skipped. A photo that
-already has a caption (found by the walk) arrives as a "Has caption" row with source imported."""
+"""Adding images: chosen (Add Images, Add Folder) or dropped paths are walked in the background
+and appended in chunks, with one status-bar sentence at the end saying what was added and what
+was skipped. A photo that already has a caption (found by the walk) arrives as a "Has caption"
+row with source imported."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 from typing import Iterable
 
 from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtWidgets import QStatusBar
+from PySide6.QtWidgets import QFileDialog, QStatusBar, QWidget
 
+from desktop_captioner.core.image_types import IMAGE_EXTENSIONS
 from desktop_captioner.core.results import SOURCE_IMPORTED
 from desktop_captioner.gui.models.image_list_model import HAS_CAPTION, ImageItem, ImageListModel
 from desktop_captioner.gui.settings import Settings
@@ -38,12 +40,14 @@ def walk_report(added: int, duplicates: int, summaries: list[WalkSummary],
 
 
 class ImageAdder(QObject):
+    """Adds photos to ``model``; ``window`` parents the file dialogs."""
+
     idle = Signal()  # every walk asked for so far has finished
 
     def __init__(self, model: ImageListModel, status: QStatusBar, settings: Settings,
-                 parent: QObject) -> None:
-        super().__init__(parent)
-        self.model, self.status, self.settings = model, status, settings
+                 window: QWidget) -> None:
+        super().__init__(window)
+        self.model, self.status, self.settings, self.window = model, status, settings, window
         self.walker = FolderWalker(self)
         self.walker.found.connect(self._on_found)
         self.walker.finished.connect(self._on_finished)
@@ -53,6 +57,24 @@ class ImageAdder(QObject):
     def add(self, paths: Iterable[str | Path]) -> None:
         self.status.showMessage("Adding images…")
         self.walker.add(paths, self.settings.read_existing_captions)
+
+    @Slot()
+    def choose_images(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
+        names, _ = QFileDialog.getOpenFileNames(self.window, "Add Images",
+                                                self.settings.last_image_folder,
+                                                f"Images ({patterns});;All files (*)")
+        if names:
+            self.settings.last_image_folder = str(Path(names[0]).parent)
+            self.add(names)
+
+    @Slot()
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Add Folder",
+                                                  self.settings.last_image_folder)
+        if folder:
+            self.settings.last_image_folder = folder
+            self.add([folder])
 
     def shutdown(self) -> None:
         self.walker.shutdown()

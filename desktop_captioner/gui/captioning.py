@@ -14,8 +14,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop_captioner.core.results import CaptionResult
-from desktop_captioner.gui.models.image_list_model import (CAPTIONED, CAPTIONING, ERROR, QUEUED,
-                                                           ImageListModel, ItemState)
+from desktop_captioner.gui.models.image_list_model import (CAPTIONED, CAPTIONING, EDITED, ERROR,
+                                                           QUEUED, ImageListModel, ItemState)
 from desktop_captioner.gui.models.undo_commands import ChangeItemsCommand
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
 from desktop_captioner.gui.workers.caption_worker import CaptionService, LoadCaptioner, ModelInfo
@@ -89,6 +89,23 @@ class CaptioningController(QObject):
         self.status.start_progress(len(paths))
         self.service.caption(paths, beam_width)
         self.changed.emit()
+
+    def recaption(self, rows: list[int], beam_width: int) -> None:
+        """Caption ``rows`` again; replaced captions come back with one Undo. Captions typed by
+        hand are only replaced after the user agrees."""
+        if self.busy:
+            return
+        edited = sum(1 for row in rows if self.model.item(row).status == EDITED)
+        if edited:
+            answer = QMessageBox.question(
+                self.window, "Replace edited captions?",
+                f"{edited:,} of these {len(rows):,} captions were edited by hand. Re-captioning "
+                f"replaces them too (Edit → Undo brings them all back). Continue?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.start(rows, beam_width)
 
     def stop(self) -> None:
         if self.busy:

@@ -1,4 +1,5 @@
-"""Export and sidecar actions: ask where, write through the core exporters, say what happened."""
+"""Export and sidecar dialogs: ask where and how, write through ``core.export`` and
+``core.sidecar_writer``, and show what went wrong."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Sequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from desktop_captioner.core.errors import CaptionerError, describe_os_error
-from desktop_captioner.core.export import write_csv, write_json
+from desktop_captioner.core.export import export_target, write_export
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.sidecar_writer import SidecarWriter
 from desktop_captioner.core.sidecars import SidecarNames, normalise_sidecar_ext
@@ -20,21 +21,6 @@ log = logging.getLogger(__name__)
 
 EXPORT_FILTERS = "CSV files (*.csv);;JSON files (*.json)"
 SIDECAR_EXTENSIONS = (".txt", ".caption")  # caption tools' default, and the other convention
-
-
-def export_target(chosen: str, selected_filter: str = "") -> Path:
-    """The file to write: ``.json`` means JSON; anything else gets CSV (adding ``.csv`` when the
-    name has no extension, or the JSON filter was picked without typing one)."""
-    path = Path(chosen)
-    if path.suffix.lower() in (".csv", ".json"):
-        return path
-    return path.with_name(path.name + (".json" if "json" in selected_filter.lower() else ".csv"))
-
-
-def write_export(results: Sequence[CaptionResult], target: Path) -> Path:
-    if target.suffix.lower() == ".json":
-        return write_json(results, target)
-    return write_csv(results, target)
 
 
 def export_to(parent: QWidget, results: Sequence[CaptionResult], target: Path) -> Path | None:

@@ -1,4 +1,7 @@
-"""The main window: image list, preview, menus, and the wiring between them and the workers."""
+"""The main window: puts the list, the preview and the parts that do the work together and wires
+them up. The parts: ``adding``, ``list_editing``, ``captioning``, ``model_controller``,
+``export_controller``, ``metadata_writing``, ``session``; the actions and menus that drive them
+are in ``window_actions``."""
 
 from __future__ import annotations
 
@@ -8,34 +11,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtCore import QByteArray, Qt, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
-                               QStyle, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoStack
+from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
-from desktop_captioner.core import weights
-from desktop_captioner.core.errors import WeightsError
-from desktop_captioner.core.image_types import IMAGE_EXTENSIONS
-from desktop_captioner.gui import importing
 from desktop_captioner.gui.adding import ImageAdder
-from desktop_captioner.gui.dialogs.model_info import show_model_info
 from desktop_captioner.gui.export_controller import ExportController
-from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog, choose_weights_file
+from desktop_captioner.gui.list_editing import ListEditor
 from desktop_captioner.gui.metadata_writing import MetadataWriter
+from desktop_captioner.gui.model_controller import ModelController
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
-from desktop_captioner.gui.models.image_list_model import (CAPTIONING, EDITED, ERROR, NEW,
-                                                           QUEUED, ImageListModel)
+from desktop_captioner.gui.models.image_list_model import ERROR, NEW, ImageListModel
 from desktop_captioner.gui.session import SessionKeeper
 from desktop_captioner.gui.settings import load_settings, save_settings
 from desktop_captioner.gui.settings_schema import decode_geometry
 from desktop_captioner.gui.unsaved_guard import Decision, UnsavedGuard
-from desktop_captioner.gui.widgets.caption_options_menu import BeamWidthMenu, PrecisionMenu
 from desktop_captioner.gui.widgets.empty_state import EmptyStateWidget
 from desktop_captioner.gui.widgets.filter_bar import FilterBar
 from desktop_captioner.gui.widgets.image_list_view import ImageListView
 from desktop_captioner.gui.widgets.preview_pane import PreviewPane
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
+from desktop_captioner.gui.window_actions import (build_menus, create_actions,
+                                                  name_actions_for_scope, update_action_states)
 from desktop_captioner.gui.captioning import CaptioningController
-from desktop_captioner.gui.workers.caption_worker import LoadCaptioner, ModelInfo
+from desktop_captioner.gui.workers.caption_worker import LoadCaptioner
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
 
 if TYPE_CHECKING:
@@ -45,7 +43,6 @@ log = logging.getLogger(__name__)
 
 LIST_THUMBNAIL_SIDE = 56
 PREVIEW_SIDE = 480
-MODEL_FILTER = "Caption models (*.dcmodel);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -57,12 +54,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Desktop Captioner")
         self.setAcceptDrops(True)
         self.settings, settings_warning = load_settings()
-        self.weights_override = weights_override
-        self.training_dialog: TrainingDialog | None = None
 
         self.undo_stack = QUndoStack(self)
         self.thumbnails = ThumbnailLoader(LIST_THUMBNAIL_SIDE, parent=self)
-        self.previews = ThumbnailLoader(PREVIEW_SIDE, capacity=30, use_disk_cache=False, parent=self)
+        self.previews = ThumbnailLoader(PREVIEW_SIDE, capacity=30, use_disk_cache=False,
+                                        parent=self)
         self.model = ImageListModel(self.thumbnails, self.undo_stack, self)
 
         self.filter_model = CaptionFilterModel(self.model, self)
@@ -95,131 +91,20 @@ class MainWindow(QMainWindow):
                                   lambda: self.settings.last_export_path)
         self.metadata_writer = MetadataWriter(self.model, self.status, self.settings,
                                               self.save_settings, self)
+        self.models = ModelController(self.captioning, self.status, self.settings,
+                                      self.save_settings, self, weights_override)
+        self.list_editor = ListEditor(self.model, self.status, self.settings, self.captioning,
+                                      self.guard, self.session, self)
 
-        self._build_actions()
-        self._build_menus()
+        create_actions(self)
+        build_menus(self)
         self._connect()
         self._restore_layout()
         self._update_actions()
         if settings_warning:
             self.status.showMessage(settings_warning, 15000)
 
-    # --- construction -------------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, icon=None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work even when the menu bar is hidden
-        return action
-
-    def _build_actions(self) -> None:
-        sp = QStyle.StandardPixmap
-        self.add_images_action = self._action("Add &Images…", self.choose_images, "Ctrl+O",
-                                              sp.SP_FileIcon, "Add photos to the list")
-        self.add_folder_action = self._action("Add &Folder…", self.choose_folder, "Ctrl+Shift+O",
-                                              sp.SP_DirIcon, "Add every photo in a folder")
-        self.import_action = self._action("&Import Captions…", self.choose_import_file, "Ctrl+I",
-                                          tip="Bring back captions this app exported (CSV or "
-                                              "JSON)")
-        self.export_action = self._action("&Export…", self.export_all, "Ctrl+E",
-                                          sp.SP_DialogSaveButton, "Export captions to CSV or JSON")
-        self.export_selected_action = self._action("Export &Selected…", self.export_selected)
-        self.sidecars_action = self._action("Write Caption &Sidecars…", self.write_sidecars,
-                                            tip="Write each caption to a .txt (or other) file "
-                                                "next to its photo")
-        self.restore_session_action = self._action(
-            "&Restore Last Session", self.restore_last_session,
-            tip="Replace the list with the session that was open when the app last ended")
-        self.restore_at_start_action = self._action(
-            "Reopen Last Session at &Start", self.set_restore_at_start,
-            tip="Started without photos, the app shows the list it had when it last ended")
-        self.restore_at_start_action.setCheckable(True)
-        self.restore_at_start_action.setChecked(self.settings.restore_session)
-        self.write_metadata_action = self._action(
-            "Write to Photos' &Metadata…", self.write_metadata,
-            tip="Write captions where photo software looks: XMP sidecars or inside the photos")
-        self.read_captions_action = self._action(
-            "Read Existing &Captions When Adding", self.set_read_existing_captions,
-            tip="Show captions photos already have (.txt or XMP sidecars, their metadata)")
-        self.read_captions_action.setCheckable(True)
-        self.read_captions_action.setChecked(self.settings.read_existing_captions)
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.edit_action = self._action("&Edit Caption", self.view.edit_current_caption, "F2")
-        self.filter_action = self._action("&Filter…", self.filter_bar.focus_filter,
-                                          QKeySequence.StandardKey.Find,
-                                          tip="Show only the images whose name or caption matches")
-        self.remove_action = self._action("&Remove Selected", self.remove_selected,
-                                          QKeySequence.StandardKey.Delete)
-        self.clear_action = self._action("&Clear List", self.clear_list)
-        self.caption_all_action = self._action("Caption &All", self.caption_all, "Ctrl+R",
-                                               sp.SP_MediaPlay, "Caption every image not captioned yet")
-        self.caption_selected_action = self._action("Caption &Selected", self.caption_selected,
-                                                    "Ctrl+Shift+R")
-        self.recaption_all_action = self._action("&Re-caption All…", self.recaption_all,
-                                                 tip="Caption every image again, replacing "
-                                                     "the captions it has (undoable)")
-        self.stop_action = self._action("S&top", self.stop_captioning, "Esc", sp.SP_MediaStop,
-                                        "Stop after the current batch")
-        self.open_model_action = self._action("&Open Model…", self.choose_model, "Ctrl+M",
-                                              sp.SP_DialogOpenButton, "Open a caption model file")
-        self.model_info_action = self._action("Model &Info…", self.show_model_info)
-        self.train_action = self._action("&Train New Model…", lambda: self.open_training_dialog(),
-                                         "Ctrl+T", tip="Train a caption model on a dataset folder")
-        self.weights_action = self._action("Choose VGG16 &Weights File…", self.choose_weights)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.add_images_action, self.add_folder_action, self.import_action])
-        file_menu.addSeparator()
-        file_menu.addActions([self.export_action, self.export_selected_action, self.sidecars_action,
-                              self.write_metadata_action])
-        file_menu.addSeparator()
-        file_menu.addAction(self.read_captions_action)
-        file_menu.addSeparator()
-        file_menu.addActions([self.restore_session_action, self.restore_at_start_action])
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([self.undo_action, self.redo_action])
-        edit_menu.addSeparator()
-        edit_menu.addActions([self.edit_action, self.filter_action, self.remove_action,
-                              self.clear_action])
-        caption_menu = bar.addMenu("&Caption")
-        caption_menu.addActions([self.caption_all_action, self.caption_selected_action,
-                                 self.recaption_all_action, self.stop_action])
-        caption_menu.addSeparator()
-        self.precision_menu = PrecisionMenu(self.settings.caption_precision, self)
-        self.beam_width_menu = BeamWidthMenu(self.settings.beam_width, self)
-        caption_menu.addMenu(self.precision_menu)
-        caption_menu.addMenu(self.beam_width_menu)
-        model_menu = bar.addMenu("&Model")
-        model_menu.addAction(self.open_model_action)
-        self.recent_menu = model_menu.addMenu("Open &Recent")
-        model_menu.addActions([self.model_info_action, self.train_action, self.weights_action])
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.addActions([self.add_images_action, self.add_folder_action, self.open_model_action])
-        toolbar.addSeparator()
-        toolbar.addActions([self.caption_all_action, self.stop_action, self.export_action])
-        self._rebuild_recent_menu()
-        self.restore_session_button = QToolButton()
-        self.restore_session_button.setDefaultAction(self.restore_session_action)
-        self.restore_session_button.setAutoRaise(True)
-        self.status.addPermanentWidget(self.restore_session_button)
-
+    # --- construction -----------------------------------------------------------------------------
     def _connect(self) -> None:
         self.model.rowsInserted.connect(self._update_actions)
         self.model.rowsRemoved.connect(self._update_actions)
@@ -230,16 +115,17 @@ class MainWindow(QMainWindow):
         self.captioning.changed.connect(self._update_scope)  # a job's end changes the counts
         self.captioning.changed.connect(self._update_actions)
         self.metadata_writer.changed.connect(self._update_actions)
-        self.captioning.model_loaded.connect(self._on_model_loaded)
-        self.precision_menu.chosen.connect(self.set_caption_precision)
+        self.precision_menu.chosen.connect(self.models.set_precision)
+        self.list_editor.removed.connect(self._after_rows_removed)
+        self.list_editor.restored.connect(self._update_actions)
         self.session.save_failed.connect(lambda problem: self.status.showMessage(problem, 15000))
         self.beam_width_menu.chosen.connect(self.set_beam_width)
         empty = self.empty_state
-        empty.add_images.connect(self.choose_images)
-        empty.add_folder.connect(self.choose_folder)
-        empty.open_model.connect(self.choose_model)
-        empty.train.connect(self.open_training_dialog)
-        empty.sample.connect(self.open_training_dialog)
+        empty.add_images.connect(self.adder.choose_images)
+        empty.add_folder.connect(self.adder.choose_folder)
+        empty.open_model.connect(self.models.choose_model)
+        empty.train.connect(self.models.open_training_dialog)
+        empty.sample.connect(self.models.open_training_dialog)
 
     def _restore_layout(self) -> None:
         """Saved size and splitter, when they are valid (``settings_schema`` checked them on
@@ -256,7 +142,7 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    # --- start-up hooks -----------------------------------------------------------------------
+    # --- start-up hooks ---------------------------------------------------------------------------
     def start(self, paths: Iterable[str | Path] = (), model: str | Path | None = None,
               train_dir: str | Path | None = None, restore: bool = True,
               captions: str | Path | None = None) -> None:
@@ -281,27 +167,26 @@ class MainWindow(QMainWindow):
         if model:
             self.load_model(Path(model))
         if train_dir:
-            self.open_training_dialog(Path(train_dir))
+            self.models.open_training_dialog(Path(train_dir))
 
-    def open_training_dialog(self, dataset_dir: Path | None = None) -> None:
-        """Open (or raise) the training dialog; its trained model can be loaded straight away."""
-        if self.training_dialog is None:
-            from desktop_captioner.gui.training import TrainingDialog  # charts, datasets: on use
+    def load_model(self, model_path: Path) -> None:
+        """Load a caption model file (asking for the VGG16 weights once if there are none)."""
+        self.models.load_model(model_path)
 
-            try:
-                location = weights.find_weights(self.weights_override or self.settings.weights_path
-                                                or None)
-            except WeightsError:
-                location = None  # the dialog asks for weights itself when it needs them
-            self.training_dialog = TrainingDialog(
-                self, weights=location.path if location else None, dataset_dir=dataset_dir)
-            self.training_dialog.use_model.connect(self.load_model)
-        elif dataset_dir is not None:
-            self.training_dialog.choose_folder(Path(dataset_dir))
-        self.training_dialog.show()
-        self.training_dialog.raise_()
+    @property
+    def weights_override(self) -> Path | None:
+        """The ``--weights`` file, until the user chooses weights in the app."""
+        return self.models.weights_override
 
-    # --- adding and removing images -----------------------------------------------------------
+    @weights_override.setter
+    def weights_override(self, path: Path | None) -> None:
+        self.models.weights_override = path
+
+    @property
+    def training_dialog(self) -> TrainingDialog | None:
+        return self.models.training_dialog
+
+    # --- the list ---------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
@@ -323,77 +208,15 @@ class MainWindow(QMainWindow):
         """Walk files/folders in the background; rows arrive in chunks."""
         self.adder.add(paths)
 
-    @Slot()
-    def choose_images(self) -> None:
-        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
-        names, _ = QFileDialog.getOpenFileNames(self, "Add Images", self.settings.last_image_folder,
-                                                f"Images ({patterns});;All files (*)")
-        if names:
-            self.settings.last_image_folder = str(Path(names[0]).parent)
-            self.add_paths(names)
-
-    @Slot()
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add Folder", self.settings.last_image_folder)
-        if folder:
-            self.settings.last_image_folder = folder
-            self.add_paths([folder])
-
-    @Slot()
-    def choose_import_file(self) -> None:
-        chosen = importing.choose_export_file(self, self.settings.last_export_folder)
-        if chosen is not None:
-            self.import_captions(chosen)
-
     def import_captions(self, export_file: Path) -> None:
-        """Import an export of this app as one undo step (not while captioning: the job owns
-        its rows' states until it ends)."""
-        if self.captioning.busy:
-            self.status.showMessage("Stop captioning (Esc) before importing captions.", 8000)
-            return
-        message = importing.import_captions(self, self.model, export_file)
-        if message:
-            self.status.showMessage(message, 15000)
+        """Import an export of this app as one undo step (not while captioning)."""
+        self.list_editor.import_captions(export_file)
 
     @Slot()
     def remove_selected(self) -> None:
-        rows = self.view.selected_rows()
-        busy = [r for r in rows if self.model.item(r).status in (QUEUED, CAPTIONING)]
-        if busy:
-            self.status.showMessage("Images being captioned cannot be removed; press Esc first.", 8000)
-            rows = [r for r in rows if r not in busy]
-        self.model.remove_rows(rows)
-        self._after_rows_removed()
+        self.list_editor.remove(self.view.selected_rows())
 
     @Slot()
-    def clear_list(self) -> None:
-        """Asks about unexported captions, then clears as one undoable step."""
-        if self.captioning.busy:
-            self.status.showMessage("Stop captioning (Esc) before clearing the list.", 8000)
-            return
-        if self.guard.confirm("clearing the list",
-                              "clears it (Edit → Undo brings it back).") is Decision.CANCEL:
-            return
-        self.model.clear()
-        self._after_rows_removed()
-        self.status.showMessage("List cleared (Edit → Undo brings it back).", 8000)
-
-    @Slot()
-    def restore_last_session(self) -> None:
-        if self.captioning.busy:
-            self.status.showMessage("Stop captioning (Esc) before restoring a session.", 8000)
-            return
-        if self.guard.confirm("replacing the list with the last session",
-                              "replaces it without exporting.") is Decision.CANCEL:
-            return
-        self.status.showMessage(self.session.restore_previous(), 15000)
-        self._update_actions()
-
-    @Slot(bool)
-    def set_restore_at_start(self, checked: bool) -> None:
-        self.settings.restore_session = checked
-        self.save_settings()
-
     def _after_rows_removed(self) -> None:
         if not self.model.rowCount():
             self.stack.setCurrentWidget(self.empty_state)
@@ -405,86 +228,7 @@ class MainWindow(QMainWindow):
         self.preview.show_row(rows[0] if len(rows) == 1 else None)
         self._update_actions()
 
-    # --- the model ----------------------------------------------------------------------------
-    @Slot()
-    def choose_model(self) -> None:
-        start = str(Path(self.settings.last_model).parent) if self.settings.last_model else ""
-        name, _ = QFileDialog.getOpenFileName(self, "Open Caption Model", start, MODEL_FILTER)
-        if name:
-            self.load_model(Path(name))
-
-    def load_model(self, model_path: Path) -> None:
-        """Find the VGG16 weights (asking once if needed), then load in the worker thread."""
-        if self.captioning.busy:
-            self.status.showMessage("Stop captioning (Esc) before changing the model.", 8000)
-            return
-        weights_path = self._find_weights()
-        if weights_path is None:
-            self.status.set_model_state("No model loaded", "The VGG16 weights are missing.")
-            return
-        self.captioning.load_model(model_path, weights_path,
-                                   self.settings.caption_precision or None)
-
-    def _find_weights(self) -> Path | None:
-        explicit = self.weights_override or self.settings.weights_path or None
-        try:
-            location = weights.find_weights(explicit)
-        except WeightsError as exc:
-            QMessageBox.warning(self, "VGG16 weights", str(exc))
-            location = None
-        if location is not None:
-            return location.path
-        dialog = WeightsDialog(self)
-        if dialog.exec() and dialog.weights_path is not None:
-            self.settings.weights_path = str(dialog.weights_path)
-            self.weights_override = None
-            return dialog.weights_path
-        return None
-
-    @Slot()
-    def choose_weights(self) -> None:
-        chosen = choose_weights_file(self)
-        if chosen is None:
-            return
-        self.settings.weights_path, self.weights_override = str(chosen), None
-        self.status.showMessage(f"VGG16 weights: {chosen}", 8000)
-
-    @Slot(object)
-    def _on_model_loaded(self, info: ModelInfo) -> None:
-        self.settings.remember_model(info.path)
-        self._rebuild_recent_menu()
-        self.save_settings()
-
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for recent in self.settings.recent_models:
-            action = self.recent_menu.addAction(Path(recent).name)
-            action.setToolTip(recent)
-            action.triggered.connect(lambda _=False, p=recent: self.load_model(Path(p)))
-        self.recent_menu.setEnabled(bool(self.settings.recent_models))
-
-    @Slot(str)
-    def set_caption_precision(self, precision: str) -> None:
-        """Remember the choice and reload the current model with it (the encoder is built for
-        one precision). The menu is disabled while captioning, so no job is cut short."""
-        self.settings.caption_precision = precision
-        self.save_settings()
-        current = self.captioning.loading_model or (
-            self.captioning.model_info and self.captioning.model_info.path)
-        if current:
-            self.load_model(Path(current))
-
-    @Slot(int)
-    def set_beam_width(self, width: int) -> None:
-        """Used from the next captioning job on."""
-        self.settings.beam_width = width
-        self.save_settings()
-
-    @Slot()
-    def show_model_info(self) -> None:
-        show_model_info(self, self.captioning.model_info)
-
-    # --- captioning ---------------------------------------------------------------------------
+    # --- captioning -------------------------------------------------------------------------------
     def scope_rows(self) -> list[int]:
         """The rows Caption All and Export act on: the visible ones while a filter hides some."""
         if self.filter_model.active:
@@ -499,32 +243,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def recaption_all(self) -> None:
-        """Caption every row in scope again; replaced captions come back with one Undo. Captions
-        typed by hand are only replaced after the user agrees."""
-        if self.captioning.busy:
-            return
-        rows = self.scope_rows()
-        edited = sum(1 for row in rows if self.model.item(row).status == EDITED)
-        if edited:
-            answer = QMessageBox.question(
-                self, "Replace edited captions?",
-                f"{edited:,} of these {len(rows):,} captions were edited by hand. Re-captioning "
-                f"replaces them too (Edit → Undo brings them all back). Continue?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-        self.captioning.start(rows, self.settings.beam_width)
+        """Caption every row in scope again (hand-edited captions after the user agrees)."""
+        self.captioning.recaption(self.scope_rows(), self.settings.beam_width)
 
     @Slot()
     def caption_selected(self) -> None:
         self.captioning.start(self.view.selected_rows(), self.settings.beam_width)
 
-    @Slot()
-    def stop_captioning(self) -> None:
-        self.captioning.stop()
-
-    # --- export -------------------------------------------------------------------------------
+    # --- export -----------------------------------------------------------------------------------
     @Slot()
     def export_all(self) -> None:
         self.exports.export_rows(self.scope_rows())
@@ -542,37 +268,12 @@ class MainWindow(QMainWindow):
         scope_name = "Visible images" if self.filter_model.active else "All images"
         self.metadata_writer.start(self.scope_rows(), self.view.selected_rows(), scope_name)
 
-    @Slot(bool)
-    def set_read_existing_captions(self, on: bool) -> None:
-        """Used from the next photos added on."""
-        self.settings.read_existing_captions = on
-        self.save_settings()
-
-    # --- state and shutdown -------------------------------------------------------------------
+    # --- state ------------------------------------------------------------------------------------
     @Slot()
     def _update_actions(self, *_args) -> None:
         has_rows = self.model.rowCount() > 0
-        has_selection = bool(self.view.selectionModel().hasSelection())
-        busy = self.captioning.busy
-        for action in (self.caption_all_action, self.recaption_all_action):
-            action.setEnabled(has_rows and not busy)
-        self.caption_selected_action.setEnabled(has_selection and not busy)
-        self.stop_action.setEnabled(busy)
-        self.export_action.setEnabled(has_rows)
-        self.export_selected_action.setEnabled(has_selection)
-        self.sidecars_action.setEnabled(has_rows)
-        self.write_metadata_action.setEnabled(has_rows and not self.metadata_writer.busy)
-        self.remove_action.setEnabled(has_selection)
-        self.clear_action.setEnabled(has_rows and not busy)
-        waiting = self.session.previous_count
-        self.restore_session_action.setEnabled(bool(waiting) and not busy)
-        self.restore_session_action.setText(
-            f"&Restore Last Session ({waiting:,} photos)" if waiting else "&Restore Last Session")
-        self.restore_session_button.setVisible(bool(waiting))
-        self.open_model_action.setEnabled(not busy)
-        self.precision_menu.setEnabled(not busy)
+        update_action_states(self, has_rows, bool(self.view.selectionModel().hasSelection()))
         model_info = self.captioning.model_info
-        self.model_info_action.setEnabled(model_info is not None)
         self.empty_state.set_model_loaded(model_info is not None
                                           or bool(self.captioning.loading_model))
         self.preview.setVisible(has_rows)  # the empty state gets the whole window
@@ -586,29 +287,25 @@ class MainWindow(QMainWindow):
     @Slot()
     def _update_scope(self) -> None:
         """Say in the actions' names whether they act on every row or only the visible ones."""
-        if self.filter_model.active:
-            shown = self.filter_model.rowCount()
-            uncaptioned = self.filter_model.count_matching((NEW, ERROR))
-            self.caption_all_action.setText(f"Caption &Visible ({uncaptioned:,})")
-            self.caption_all_action.setStatusTip(f"Caption the {uncaptioned:,} visible images "
-                                                 f"not captioned yet")
-            self.recaption_all_action.setText(f"&Re-caption Visible ({shown:,})…")
-            self.recaption_all_action.setStatusTip("Caption the visible images again, replacing "
-                                                   "their captions (undoable)")
-            self.export_action.setText("&Export Visible…")
-            self.export_action.setStatusTip("Export the captions of the visible images")
-            self.sidecars_action.setText("Write Caption &Sidecars of Visible Images…")
-        else:
-            self.caption_all_action.setText("Caption &All")
-            self.caption_all_action.setStatusTip("Caption every image not captioned yet")
-            self.recaption_all_action.setText("&Re-caption All…")
-            self.recaption_all_action.setStatusTip("Caption every image again, replacing the "
-                                                   "captions it has (undoable)")
-            self.export_action.setText("&Export…")
-            self.export_action.setStatusTip("Export captions to CSV or JSON")
-            self.sidecars_action.setText("Write Caption &Sidecars…")
-        for action in (self.caption_all_action, self.recaption_all_action, self.export_action):
-            action.setToolTip(action.statusTip())
+        name_actions_for_scope(self)
+
+    # --- settings and shutdown --------------------------------------------------------------------
+    @Slot(bool)
+    def set_restore_at_start(self, checked: bool) -> None:
+        self.settings.restore_session = checked
+        self.save_settings()
+
+    @Slot(int)
+    def set_beam_width(self, width: int) -> None:
+        """Used from the next captioning job on."""
+        self.settings.beam_width = width
+        self.save_settings()
+
+    @Slot(bool)
+    def set_read_existing_captions(self, on: bool) -> None:
+        """Used from the next photos added on."""
+        self.settings.read_existing_captions = on
+        self.save_settings()
 
     def save_settings(self) -> None:
         self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode("ascii")

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from desktop_captioner.gui.exporting import export_target
+from desktop_captioner.core.export import export_target
 from desktop_captioner.gui.models.image_list_model import COL_CAPTION
 from tests.gui.conftest import add_and_wait, select_rows, statuses, wait_for_model
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 from desktop_captioner.core import weights
 from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.progress import Progress
-from desktop_captioner.gui import main_window
+from desktop_captioner.gui import model_controller as main_window
 from desktop_captioner.gui.dialogs.weights_dialog import WeightsDialog
 
 
