@@ -23,9 +23,8 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
-
 import benchkit
+import numpy as np
 
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.feature_store import FeatureStore

@@ -33,8 +33,14 @@ def build(rows: int):
     from PySide6.QtWidgets import QApplication
 
     from desktop_captioner.gui.main_window import MainWindow
-    from desktop_captioner.gui.models.image_list_model import (DONE, EDITED, ERROR, HAS_CAPTION,
-                                                               NEW, ImageItem)
+    from desktop_captioner.gui.models.image_list_model import (
+        DONE,
+        EDITED,
+        ERROR,
+        HAS_CAPTION,
+        NEW,
+        ImageItem,
+    )
 
     app = QApplication.instance() or QApplication([])
     rng = random.Random(0)
@@ -81,7 +87,7 @@ def main() -> None:
             baseline.append(timed(app, lambda: (proxy.beginFilterChange(),
                                                 proxy.endFilterChange(proxy.Direction.Rows))))
         for n, text in enumerate(keystrokes):
-            typing[n].append(timed(app, lambda: bar.text.setText(text)))
+            typing[n].append(timed(app, lambda text=text: bar.text.setText(text)))
         for name in quick:
             quick[name].append(timed(app, bar.quick_buttons[name].click))
             timed(app, bar.quick_buttons[QuickFilter.ALL].click)

@@ -26,9 +26,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 import benchkit
+import numpy as np
 
 SIZE = 224
 SPEED_TARGET, SAME_TARGET = 1.5, 0.95
@@ -116,6 +115,7 @@ def main() -> None:
     os.environ["DESKTOP_CAPTIONER_HOME"] = str(benchkit.work_dir("int8_home"))
 
     import our_captioner
+
     from desktop_captioner.core.captioner import Captioner
     from desktop_captioner.core.encoder import Encoder, EncoderConfig
     from desktop_captioner.core.int8_encoder import runtime_version

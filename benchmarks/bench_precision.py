@@ -20,9 +20,8 @@ import os
 import shutil
 import time
 
-import numpy as np
-
 import benchkit
+import numpy as np
 
 SIZE = 224
 COSINE_TARGET, SAME_TARGET = 0.999, 0.95
@@ -55,11 +54,11 @@ def main() -> None:
     os.environ["DESKTOP_CAPTIONER_HOME"] = str(home)
 
     from desktop_captioner.core.captioner import Captioner
-    from desktop_captioner.core.search import captions_from_features
     from desktop_captioner.core.dataset import load_dataset
     from desktop_captioner.core.decoder import StepDecoder
     from desktop_captioner.core.pipeline import train_model
     from desktop_captioner.core.sample_dataset import make_sample_dataset
+    from desktop_captioner.core.search import captions_from_features
     from desktop_captioner.core.training import TrainingConfig
 
     weights = benchkit.fake_weights()

@@ -33,7 +33,8 @@ from pathlib import Path
 import benchkit
 
 TARGET_S = 1.0
-HOME_VAR = "DESKTOP_CAPTIONER_HOME"  # also the working folder: `python -m` puts it first on sys.path
+# The app home is also the working folder: `python -m` puts it first on sys.path.
+HOME_VAR = "DESKTOP_CAPTIONER_HOME"
 WINDOW_TIMEOUT_S = 60
 FLOOR_CODE = """
 import sys

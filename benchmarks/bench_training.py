@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 import benchkit
+import numpy as np
 
 SPEED_TARGET, RSS_TARGET_MB = 10.0, 3 * 1024
 QUICK_TRAIN_IMAGES, QUICK_VAL_IMAGES = 1500, 250
@@ -49,7 +48,6 @@ def train_ours(quick: bool) -> dict:
 
 def train_seed(quick: bool) -> dict:
     import keras
-
     import seed_style
 
     descriptions = {name: [seed_style.clean(c) for c in texts]

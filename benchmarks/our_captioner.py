@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 import benchkit
+import numpy as np
 
 FEATURE_DIM = 512
 TRAIN_IMAGES = 2000  # of Flickr8k's 6000

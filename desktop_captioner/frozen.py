@@ -54,7 +54,7 @@ def make_streams_safe() -> None:
     global _stdout_replaced
     if sys.stdout is None:
         # Never closed: it is the process's stdout until exit.
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
         _stdout_replaced = True
     if sys.stderr is None:
         sys.stderr = LogWriter(logging.getLogger("stderr"))

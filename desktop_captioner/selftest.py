@@ -65,7 +65,7 @@ def step(name: str) -> Iterator[None]:
         yield
     except StepFailed:
         raise
-    except Exception as exc:  # noqa: BLE001 - the point is to report whatever broke
+    except Exception as exc:  # the point is to report whatever broke
         raise StepFailed(name, exc) from exc
 
 

@@ -10,9 +10,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tests.support.fake_vgg16 import write_fake_vgg16_weights  # noqa: E402
-from tests.support.photos import make_photo  # noqa: E402
-
+from tests.support.fake_vgg16 import write_fake_vgg16_weights
+from tests.support.photos import make_photo
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +31,8 @@ def weights_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, weights_file):
-    """One ``train`` run on the generated 64-px shapes dataset (see tests/support/trained_model.py)."""
+    """One ``train`` run on the generated 64-px shapes dataset
+    (see tests/support/trained_model.py)."""
     from tests.support.trained_model import train_sample_model
 
     return train_sample_model(tmp_path_factory.mktemp("trained"), weights_file)

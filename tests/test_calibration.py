@@ -11,7 +11,6 @@ import pytest
 
 from desktop_captioner.core.calibration import TIE_QUANTILE, PrecisionCalibration, tie_tolerance
 
-
 RNG = np.random.default_rng(0)
 BIAS, SCALE = RNG.normal(0, 0.05, 8), RNG.uniform(0.95, 1.05, 8)  # the same for every image
 

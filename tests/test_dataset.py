@@ -27,7 +27,8 @@ def make_dataset(root: Path, captions: bytes | str, images: list[str],
 
 
 def token_lines(names: list[str], per_image: int = 2) -> str:
-    return "".join(f"{name}#{i}\tcaption {i} of {name}\n" for name in names for i in range(per_image))
+    return "".join(f"{name}#{i}\tcaption {i} of {name}\n"
+                   for name in names for i in range(per_image))
 
 
 def messages(dataset) -> list[str]:
@@ -143,7 +144,8 @@ def test_spaces_instead_of_tab(tmp_path):
     text = "a.jpg#0\tA dog runs .\na.jpg#1    A dog  jumps .\n"
     dataset = load_dataset(make_dataset(tmp_path, text, ["a.jpg"]))
     assert dataset.captions == {"a.jpg": ["A dog runs .", "A dog  jumps ."]}
-    assert [(p.line, "spaces instead of a tab" in p.message) for p in dataset.problems] == [(2, True)]
+    assert [(p.line, "spaces instead of a tab" in p.message)
+            for p in dataset.problems] == [(2, True)]
 
 
 def test_crlf_and_byte_order_mark(tmp_path):
@@ -200,8 +202,8 @@ def write_splits(root: Path, train: list[str], dev: list[str], test: list[str],
 def test_official_splits_drop_unusable_ids_and_leave_unlisted_images_out(tmp_path):
     names = [f"{i}.jpg" for i in range(6)]
     make_dataset(tmp_path, token_lines(names + ["gone.jpg"]), names)
-    write_splits(tmp_path, ["2.jpg", "0.jpg", "gone.jpg", "nowhere.jpg"], ["3.jpg"], ["4.jpg", "0.jpg"],
-                 folder="Flickr8k_text")
+    write_splits(tmp_path, ["2.jpg", "0.jpg", "gone.jpg", "nowhere.jpg"], ["3.jpg"],
+                 ["4.jpg", "0.jpg"], folder="Flickr8k_text")
     dataset = load_dataset(tmp_path)
     assert dataset.splits == {"train": ["0.jpg", "2.jpg"], "val": ["3.jpg"], "test": ["4.jpg"]}
     by_file = {(Path(p.file).name, p.line): p.message for p in dataset.problems}
@@ -233,7 +235,8 @@ def test_kaggle_layout_uses_the_seeded_split(tmp_path):
     names = [f"{i}.jpg" for i in range(30)]
     csv_text = "image,caption\n" + "".join(f"{n},A thing .\n" for n in names)
     make_dataset(tmp_path, csv_text, names, images_dir="Images", captions_name="captions.txt")
-    write_splits(tmp_path, names[:10], names[10:20], names[20:])  # only the original layout has these
+    # Only the original layout has split files.
+    write_splits(tmp_path, names[:10], names[10:20], names[20:])
     assert load_dataset(tmp_path, seed=5).splits == seeded_split(names, seed=5)
 
 
@@ -241,7 +244,8 @@ def test_kaggle_layout_uses_the_seeded_split(tmp_path):
 
 @pytest.mark.parametrize("build, expected", [
     (lambda root: (root / "Images").mkdir(), "no captions file"),
-    (lambda root: (root / "captions.txt").write_text("image,caption\na.jpg,x\n"), "no images folder"),
+    (lambda root: (root / "captions.txt").write_text("image,caption\na.jpg,x\n"),
+     "no images folder"),
     (lambda root: make_dataset(root, token_lines(["a.jpg"]), []), "no image files"),
     (lambda root: make_dataset(root, "\n\n", ["a.jpg"]), "no captions"),
     (lambda root: make_dataset(root, token_lines(["b.jpg"]), ["a.jpg"]), "None of the images"),
@@ -265,4 +269,5 @@ def test_a_file_instead_of_a_folder_is_refused(tmp_path):
 def test_dataset_modules_do_not_import_tensorflow():
     code = ("import sys, desktop_captioner.core.dataset, desktop_captioner.cli.inspect_cmd; "
             "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1]).returncode == 0
+    repo = Path(__file__).parents[1]
+    assert subprocess.run([sys.executable, "-c", code], cwd=repo).returncode == 0

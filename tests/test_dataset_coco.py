@@ -30,7 +30,8 @@ def coco(root: Path, train: dict[int, str] | None = None, val: dict[int, str] | 
                 annotations += list(extra_annotations)
             write_coco(root, folder, files, annotations)
     if on_disk is None:
-        on_disk = [f"train2017/{n}" for n in train.values()] + [f"val2017/{n}" for n in val.values()]
+        on_disk = ([f"train2017/{n}" for n in train.values()]
+                   + [f"val2017/{n}" for n in val.values()])
     (root / "train2017").mkdir(parents=True, exist_ok=True)
     stand_in_images(root, on_disk)
     return root

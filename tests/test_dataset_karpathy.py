@@ -73,7 +73,8 @@ def test_coco_entries_are_found_below_their_filepath(tmp_path):
     dataset = load_dataset(tmp_path / "coco")
     assert dataset.splits == {"train": ["train2014/t.jpg", "val2014/v.jpg"],
                               "val": ["val2014/w.jpg"], "test": ["val2014/x.jpg"]}
-    assert dataset.image_path("val2014/v.jpg") == (tmp_path / "coco" / "val2014" / "v.jpg").resolve()
+    expected = (tmp_path / "coco" / "val2014" / "v.jpg").resolve()
+    assert dataset.image_path("val2014/v.jpg") == expected
     assert dataset.orphan_images == 1 and "val2014/extra.jpg" in positions(dataset)[0]
 
 

@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from desktop_captioner.core.decoder import (DecoderConfig, StepDecoder, build_decoder,
-                                            compile_decoder, teacher_forcing_pair)
+from desktop_captioner.core.decoder import (
+    DecoderConfig,
+    StepDecoder,
+    build_decoder,
+    compile_decoder,
+    teacher_forcing_pair,
+)
 from desktop_captioner.core.search import greedy_search
 from desktop_captioner.core.training import CaptionData, TrainingConfig, fit_decoder
 from desktop_captioner.core.vocabulary import END, PAD, START, Vocabulary

@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 from nltk.translate.bleu_score import corpus_bleu
 
-from desktop_captioner.core.evaluation import (bleu_scores, caption_bleu, dataset_references,
-                                               evaluate_decoder)
+from desktop_captioner.core.evaluation import (
+    bleu_scores,
+    caption_bleu,
+    dataset_references,
+    evaluate_decoder,
+)
 
 CAT = "the cat is on the mat".split()
 

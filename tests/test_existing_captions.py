@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from desktop_captioner.core import exiv2_access as ex
-from desktop_captioner.core.existing_captions import (ExistingCaption, is_boilerplate,
-                                                      read_existing_caption)
+from desktop_captioner.core.existing_captions import (
+    ExistingCaption,
+    is_boilerplate,
+    read_existing_caption,
+)
 from desktop_captioner.core.metadata import write_caption_metadata, xmp_sidecar_path
 from desktop_captioner.core.sidecars import SidecarNames
-from tests.support.photos import (exif_with_description, exiftool_set, make_photo,
-                                  needs_exiftool)
+from tests.support.photos import exif_with_description, exiftool_set, make_photo, needs_exiftool
 
 CAPTION = "Café au lait — 東京"
 

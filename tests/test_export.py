@@ -6,8 +6,13 @@ import csv
 import json
 from pathlib import Path
 
-from desktop_captioner.core.export import (CSV_COLUMNS, export_target, write_csv, write_export,
-                                          write_json)
+from desktop_captioner.core.export import (
+    CSV_COLUMNS,
+    export_target,
+    write_csv,
+    write_export,
+    write_json,
+)
 from desktop_captioner.core.results import CaptionResult
 
 

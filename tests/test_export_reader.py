@@ -15,7 +15,8 @@ from desktop_captioner.core.results import CaptionResult
 def _results(folder: Path) -> list[CaptionResult]:
     return [
         CaptionResult(folder / "a b.jpg", 'a dog, "running" on grass', -1.25, "ok"),
-        CaptionResult(folder / "é.png", "=SUM(A1) Café au lait — 東京", -0.5, "ok", source="edited"),
+        CaptionResult(folder / "é.png", "=SUM(A1) Café au lait — 東京", -0.5, "ok",
+                      source="edited"),
         CaptionResult(folder / "c.jpg", "kept", None, "ok", source="imported"),
         CaptionResult.failure(folder / "bad.png", "bad.png is not a readable image."),
     ]

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop_captioner.core import paths as app_paths
 from desktop_captioner.core import feature_store
+from desktop_captioner.core import paths as app_paths
 from desktop_captioner.core.encoder import Encoder, EncoderConfig, FeatureResult
 from desktop_captioner.core.errors import Cancelled
 from desktop_captioner.core.feature_cache import cache_folder, cached_features, image_key
@@ -182,7 +182,7 @@ def test_other_encoder_settings_use_their_own_cache(weights_file, encoder, image
 
 def test_results_are_memory_mapped_rows_of_the_cache(encoder, tmp_path):
     paths = many_files(tmp_path / "many", 40)
-    for run in (1, 2):  # computed, then read back
+    for _run in (1, 2):  # computed, then read back
         found = cached_features(encoder, paths, batch_size=8, extract=FakeExtract())
         rows = found.features.rows(paths)
         assert isinstance(rows, FeatureRows) and rows.shape == (40, 512)

@@ -20,7 +20,7 @@ from typing import Callable
 import pytest
 
 from desktop_captioner.cli import main
-from desktop_captioner.core import modelfile, model_schema
+from desktop_captioner.core import model_schema, modelfile
 from desktop_captioner.core.errors import ModelFileError
 
 MANIFEST, WEIGHTS = modelfile.MANIFEST_MEMBER, modelfile.WEIGHTS_MEMBER

@@ -48,7 +48,7 @@ def _refuse_in(folder: Path, code: int, monkeypatch) -> None:
     an immutable one (EPERM) or a read-only file system (EROFS) would for root too."""
     real = tempfile.mkstemp
 
-    def mkstemp(*args, dir=None, **kwargs):  # noqa: A002 - tempfile's own name
+    def mkstemp(*args, dir=None, **kwargs):  # tempfile's own name
         if dir is not None and Path(dir) == folder:
             raise OSError(code, os.strerror(code), str(folder))
         return real(*args, dir=dir, **kwargs)

@@ -14,7 +14,12 @@ from desktop_captioner.core import images
 from desktop_captioner.core.errors import ImageLoadError
 from desktop_captioner.core.image_types import IMAGE_EXTENSIONS, is_image_path
 from desktop_captioner.core.images import (
-    image_size, load_for_encoder, load_image, load_thumbnail, preprocess_vgg16)
+    image_size,
+    load_for_encoder,
+    load_image,
+    load_thumbnail,
+    preprocess_vgg16,
+)
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 

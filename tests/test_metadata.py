@@ -13,11 +13,21 @@ import pytest
 from desktop_captioner.core import exiv2_access as ex
 from desktop_captioner.core import metadata
 from desktop_captioner.core.existing_captions import read_existing_caption
-from desktop_captioner.core.metadata import (METADATA_MODES, MetadataError,
-                                             write_caption_metadata, xmp_sidecar_path)
+from desktop_captioner.core.metadata import (
+    METADATA_MODES,
+    MetadataError,
+    write_caption_metadata,
+    xmp_sidecar_path,
+)
 from desktop_captioner.core.sidecars import SidecarNames
-from tests.support.photos import (exiftool_set, exiftool_tags, make_photo, needs_exiftool, pixels,
-                                  sha256)
+from tests.support.photos import (
+    exiftool_set,
+    exiftool_tags,
+    make_photo,
+    needs_exiftool,
+    pixels,
+    sha256,
+)
 
 CAPTION = "Café au lait — 東京"
 EMBED_FORMATS = (".jpg", ".png", ".tif", ".webp")

@@ -25,14 +25,14 @@ import numpy as np
 import pytest
 
 from desktop_captioner.core.captioner import Captioner
-from desktop_captioner.core.search import captions_from_features
-from desktop_captioner.core.decoder import StepDecoder
 from desktop_captioner.core.dataset import load_dataset
+from desktop_captioner.core.decoder import StepDecoder
 from desktop_captioner.core.encoder import Encoder, EncoderConfig
 from desktop_captioner.core.modelfile import load_model_file, read_manifest
 from desktop_captioner.core.pipeline import train_model
 from desktop_captioner.core.precision import PRECISIONS, cpu_supports_bf16
 from desktop_captioner.core.sample_dataset import make_sample_dataset
+from desktop_captioner.core.search import captions_from_features
 from desktop_captioner.core.training import TrainingConfig
 
 SIZE = 64  # the trained_model fixture's image size

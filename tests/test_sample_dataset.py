@@ -14,8 +14,13 @@ from desktop_captioner.cli import main
 from desktop_captioner.core.dataset import load_dataset
 from desktop_captioner.core.errors import Cancelled, DatasetError
 from desktop_captioner.core.progress import CancelToken
-from desktop_captioner.core.sample_dataset import (COLOURS, PLACES, SHAPES, TEMPLATES,
-                                                   make_sample_dataset)
+from desktop_captioner.core.sample_dataset import (
+    COLOURS,
+    PLACES,
+    SHAPES,
+    TEMPLATES,
+    make_sample_dataset,
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +97,8 @@ def test_same_seed_gives_identical_files_and_other_seeds_differ(tmp_path):
     for name in ["Flickr8k.token.txt", "Flickr_8k.trainImages.txt", "Flickr_8k.devImages.txt",
                  "Flickr_8k.testImages.txt", "Flicker8k_Dataset/scene_00005.jpg"]:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
-    assert (first / "Flickr8k.token.txt").read_bytes() != (other / "Flickr8k.token.txt").read_bytes()
+    token_file = "Flickr8k.token.txt"
+    assert (first / token_file).read_bytes() != (other / token_file).read_bytes()
 
 
 def test_size_and_progress(tmp_path):
@@ -135,4 +141,5 @@ def test_cli_prints_path_and_summary(tmp_path, capsys):
 def test_sample_dataset_module_does_not_import_tensorflow():
     code = ("import sys, desktop_captioner.core.sample_dataset, desktop_captioner.cli.sample_cmd; "
             "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1]).returncode == 0
+    repo = Path(__file__).parents[1]
+    assert subprocess.run([sys.executable, "-c", code], cwd=repo).returncode == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.existing_captions import read_existing_caption
+from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.sidecar_writer import SidecarWriter
 from desktop_captioner.core.sidecars import SidecarNames
 

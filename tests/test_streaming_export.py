@@ -11,9 +11,15 @@ import pytest
 from desktop_captioner.core.export import CSV_COLUMNS, write_csv, write_json
 from desktop_captioner.core.export_reader import read_export
 from desktop_captioner.core.results import CaptionResult
-from desktop_captioner.core.streaming_export import (CSV, JSON, JSONL, ExportTargetError,
-                                                     StreamingExport, check_export_target,
-                                                     json_format)
+from desktop_captioner.core.streaming_export import (
+    CSV,
+    JSON,
+    JSONL,
+    ExportTargetError,
+    StreamingExport,
+    check_export_target,
+    json_format,
+)
 
 
 def _rows(folder: Path, count: int, start: int = 0) -> list[CaptionResult]:

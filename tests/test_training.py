@@ -7,15 +7,22 @@ import json
 import numpy as np
 import pytest
 
-from desktop_captioner.core.decoder import compile_decoder
 from desktop_captioner.core import training
+from desktop_captioner.core.decoder import compile_decoder
 from desktop_captioner.core.errors import Cancelled, CaptionerError, DatasetError
 from desktop_captioner.core.feature_rows import FeatureMap, FeatureRows
 from desktop_captioner.core.feature_store import FeatureStore
 from desktop_captioner.core.progress import CancelToken
-from desktop_captioner.core.training import (CHECKPOINT_NAME, CaptionData, TrainingConfig,
-                                             _as_rows, _batches, _epoch_batches, encode_captions,
-                                             fit_decoder)
+from desktop_captioner.core.training import (
+    CHECKPOINT_NAME,
+    CaptionData,
+    TrainingConfig,
+    _as_rows,
+    _batches,
+    _epoch_batches,
+    encode_captions,
+    fit_decoder,
+)
 from desktop_captioner.core.vocabulary import END, PAD, START, Vocabulary
 
 WORDS = "a dog cat man woman child runs jumps sits on in the grass water snow red".split()

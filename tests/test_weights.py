@@ -1,4 +1,5 @@
-"""VGG16 weights: lookup order, validation of the HDF5 layout, md5 memo, and the `weights` command."""
+"""VGG16 weights: lookup order, validation of the HDF5 layout, md5 memo, and the `weights`
+command."""
 
 from __future__ import annotations
 
@@ -12,14 +13,20 @@ import h5py
 import numpy as np
 import pytest
 
-from desktop_captioner.cli import main
-from desktop_captioner.cli import weights_cmd
+from desktop_captioner.cli import main, weights_cmd
 from desktop_captioner.core import bundled, weights
 from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.progress import CancelToken
 from desktop_captioner.core.weights import (
-    WEIGHTS_ENV, WEIGHTS_FILENAME, WeightsLocation, cache_weights_path, find_weights,
-    resolve_weights, validate_weights_file, weights_md5)
+    WEIGHTS_ENV,
+    WEIGHTS_FILENAME,
+    WeightsLocation,
+    cache_weights_path,
+    find_weights,
+    resolve_weights,
+    validate_weights_file,
+    weights_md5,
+)
 from tests.support.fake_vgg16 import vgg16_layers
 
 REAL_RESOURCES_ROOT = bundled.resources_root

@@ -24,7 +24,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     ranges: list[str | None] = []  # the Range header of every request to /flaky.h5
     protocol_version = "HTTP/1.0"
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         if self.path == "/missing.h5":
             self.send_error(404, "Not Found")
             return

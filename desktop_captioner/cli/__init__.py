@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("%s: stdout was closed by its reader", args.command)
         _discard_stdout()
         return EXIT_BROKEN_PIPE
-    except Exception as exc:  # noqa: BLE001 - last line of defence, details go to the log
+    except Exception as exc:  # last line of defence, details go to the log
         log.exception("internal error in %s", args.command)
         print(f"desktop-captioner: internal error: {exc.__class__.__name__}: {exc} "
               f"(details in {log_path})", file=sys.stderr)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Callable
 
-from desktop_captioner.cli import inspect_cmd
-from desktop_captioner.cli import sample_cmd
-from desktop_captioner.cli import weights_cmd
-from desktop_captioner.cli import gui_cmd
-from desktop_captioner.cli import train_cmd
-from desktop_captioner.cli import caption_cmd
-from desktop_captioner.cli import evaluate_cmd
-from desktop_captioner.cli import apply_cmd
-from desktop_captioner.cli import get_dataset_cmd
+from desktop_captioner.cli import (
+    apply_cmd,
+    caption_cmd,
+    evaluate_cmd,
+    get_dataset_cmd,
+    gui_cmd,
+    inspect_cmd,
+    sample_cmd,
+    train_cmd,
+    weights_cmd,
+)
 
 REGISTRY: list[Callable] = []
 REGISTRY.append(inspect_cmd.register)

@@ -15,8 +15,16 @@ from desktop_captioner.cli.terminal import TerminalProgress
 from desktop_captioner.core.errors import WeightsError
 from desktop_captioner.core.progress import Progress
 from desktop_captioner.core.weights import (
-    WEIGHTS_ENV, WEIGHTS_MD5, WEIGHTS_URL, WeightsLocation, cache_weights_path, download_weights,
-    find_weights, validate_weights_file, weights_md5)
+    WEIGHTS_ENV,
+    WEIGHTS_MD5,
+    WEIGHTS_URL,
+    WeightsLocation,
+    cache_weights_path,
+    download_weights,
+    find_weights,
+    validate_weights_file,
+    weights_md5,
+)
 
 SOURCE_DESCRIPTIONS = {
     "explicit": "given with --weights",

@@ -20,11 +20,21 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from desktop_captioner.core.dataset_json import (COCO_ANNOTATIONS_DIR, COCO_FILES, JsonImage,
-                                                 read_coco, read_karpathy)
-from desktop_captioner.core.dataset_readers import (CaptionLine, Problem, ProblemLog,
-                                                    read_kaggle_captions, read_text_lines,
-                                                    read_token_file)
+from desktop_captioner.core.dataset_json import (
+    COCO_ANNOTATIONS_DIR,
+    COCO_FILES,
+    JsonImage,
+    read_coco,
+    read_karpathy,
+)
+from desktop_captioner.core.dataset_readers import (
+    CaptionLine,
+    Problem,
+    ProblemLog,
+    read_kaggle_captions,
+    read_text_lines,
+    read_token_file,
+)
 from desktop_captioner.core.errors import DatasetError, describe_os_error, os_error_reason
 from desktop_captioner.core.image_types import is_image_path
 

@@ -60,9 +60,11 @@ class ProblemLog:
             self._listed.append(Problem(str(file), line, listed))
 
     def problems(self) -> list[Problem]:
+        def unit(file: str, message: str) -> str:
+            return "entries" if (file, message) in self._entries else "lines"
+
         folded = [Problem(file, None, f"{count - LINES_LISTED_PER_QUIRK} more "
-                                      f"{'entries' if (file, message) in self._entries else 'lines'}"
-                                      f" like this: {message}")
+                                      f"{unit(file, message)} like this: {message}")
                   for (file, message), count in self._counts.items()
                   if count > LINES_LISTED_PER_QUIRK]
         return self._listed + folded

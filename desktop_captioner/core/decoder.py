@@ -20,12 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from desktop_captioner.core.tf_runtime import keras, tf
 from keras import layers
 
 from desktop_captioner.core.errors import ModelFileError
 from desktop_captioner.core.model_schema import FEATURE_DIM
 from desktop_captioner.core.settings_record import SettingsRecord
+from desktop_captioner.core.tf_runtime import keras, tf
 from desktop_captioner.core.vocabulary import PAD
 
 
@@ -139,7 +139,8 @@ class StepDecoder:
         return self._init_h(image), self._init_c(image)
 
     def _step(self, tokens: tf.Tensor, state: tuple[tf.Tensor, tf.Tensor]):
-        # A plain lookup: calling the Embedding layer would attach a padding mask the cell warns about.
+        # A plain lookup: calling the Embedding layer would attach a padding mask the cell
+        # warns about.
         words = tf.gather(self._embedding.embeddings, tokens)
         output, (h, c) = self._cell(words, list(state), training=False)
         return tf.nn.log_softmax(self._logits(output)), (h, c)

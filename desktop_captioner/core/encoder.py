@@ -17,17 +17,24 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from desktop_captioner.core.tf_runtime import keras, tf
-
 from desktop_captioner.core.errors import ImageLoadError
 from desktop_captioner.core.images import load_for_encoder
-from desktop_captioner.core.int8_encoder import (Int8Runner, Int8Unavailable, interpreter_class,
-                                                 load_or_build)
-from desktop_captioner.core.model_schema import (FEATURE_DIM, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE,
-                                                  SUPPORTED_FEATURES)
+from desktop_captioner.core.int8_encoder import (
+    Int8Runner,
+    Int8Unavailable,
+    interpreter_class,
+    load_or_build,
+)
+from desktop_captioner.core.model_schema import (
+    FEATURE_DIM,
+    MAX_IMAGE_SIZE,
+    MIN_IMAGE_SIZE,
+    SUPPORTED_FEATURES,
+)
 from desktop_captioner.core.precision import AUTO, PRECISIONS, resolve_precision
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 from desktop_captioner.core.settings_record import SettingsRecord
+from desktop_captioner.core.tf_runtime import keras, tf
 from desktop_captioner.core.weights import validate_weights_file, weights_md5
 
 log = logging.getLogger(__name__)

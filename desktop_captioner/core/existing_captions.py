@@ -67,7 +67,7 @@ def _guarded(reader: Callable[[Path], ExistingCaption | None],
         return None
     except (OSError, UnicodeDecodeError, exiv2.Exiv2Error) as exc:
         log.warning("No caption read from %s: %s", path, exc)
-    except Exception:  # noqa: BLE001 - a hostile file must never end a folder walk
+    except Exception:  # a hostile file must never end a folder walk
         log.exception("No caption read from %s: unexpected failure", path)
     return None
 

@@ -16,8 +16,13 @@ from pathlib import Path
 
 from desktop_captioner.core.errors import CaptionerError
 from desktop_captioner.core.export import CSV_COLUMNS, FORMULA_TRIGGERS
-from desktop_captioner.core.results import (SOURCE_MODEL, SOURCES, STATUS_ERROR, STATUS_OK,
-                                            CaptionResult)
+from desktop_captioner.core.results import (
+    SOURCE_MODEL,
+    SOURCES,
+    STATUS_ERROR,
+    STATUS_OK,
+    CaptionResult,
+)
 from desktop_captioner.core.text import name_from_text
 
 _REQUIRED = CSV_COLUMNS[:5]  # what every version of this app wrote

@@ -22,8 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
-from desktop_captioner.core.dataset import (IMAGES_DIR_NAMES, SPLIT_FILE_NAMES, TEXT_DIR_NAME,
-                                            TOKEN_FILE_NAME, load_dataset)
+from desktop_captioner.core.dataset import (
+    IMAGES_DIR_NAMES,
+    SPLIT_FILE_NAMES,
+    TEXT_DIR_NAME,
+    TOKEN_FILE_NAME,
+    load_dataset,
+)
 from desktop_captioner.core.download import DownloadError, download_file, part_path
 from desktop_captioner.core.errors import ArchiveError, describe_os_error
 from desktop_captioner.core.progress import CancelToken, ProgressCallback

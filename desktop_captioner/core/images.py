@@ -112,7 +112,7 @@ def _decode(path: Path, draft_size: tuple[int, int] | None) -> Image.Image:
                 f"{path}: the file is truncated "
                 "(it may still be downloading or was cut short)") from exc
         raise _damaged(path, exc) from exc
-    except Exception as exc:  # noqa: BLE001 - Pillow plugins raise many types on corrupt data
+    except Exception as exc:  # Pillow plugins raise many types on corrupt data
         raise _damaged(path, exc) from exc
 
 

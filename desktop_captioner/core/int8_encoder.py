@@ -135,7 +135,7 @@ def load_or_build(weights_md5: str, image_size: int, build_keras_model: Any,
     log.info("building the int8 VGG16 for %d px (once per weights file and size)", image_size)
     try:
         model = convert_to_int8(build_keras_model(), image_size)
-    except Exception as exc:  # noqa: BLE001 - the converter raises many kinds; float32 still works
+    except Exception as exc:  # the converter raises many kinds; float32 still works
         raise Int8Unavailable(f"the int8 conversion failed: {exc}") from exc
     try:
         with atomic_write(path, "wb") as handle:

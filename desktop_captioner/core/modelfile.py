@@ -36,11 +36,22 @@ from typing import Any
 from desktop_captioner import __version__
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.errors import ModelFileError, os_error_reason
-from desktop_captioner.core.model_schema import (CALIBRATION_MEMBER, ENCODER, MANIFEST_MEMBER,
-                                                 MAX_IMAGE_SIZE, MEMBER_LIMITS, MIN_IMAGE_SIZE,
-                                                 VOCABULARY_MEMBER, WEIGHTS_MEMBER, SchemaError,
-                                                 check_depth, check_manifest, check_settings,
-                                                 check_vocabulary, decoder_weight_bytes)
+from desktop_captioner.core.model_schema import (
+    CALIBRATION_MEMBER,
+    ENCODER,
+    MANIFEST_MEMBER,
+    MAX_IMAGE_SIZE,
+    MEMBER_LIMITS,
+    MIN_IMAGE_SIZE,
+    VOCABULARY_MEMBER,
+    WEIGHTS_MEMBER,
+    SchemaError,
+    check_depth,
+    check_manifest,
+    check_settings,
+    check_vocabulary,
+    decoder_weight_bytes,
+)
 from desktop_captioner.core.vocabulary import Vocabulary
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MODEL_SUFFIX", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE",

@@ -16,8 +16,12 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from desktop_captioner.core.atomic import atomic_write, atomic_write_text
-from desktop_captioner.core.dataset import (IMAGES_DIR_NAMES, SPLIT_FILE_NAMES,
-                                            TOKEN_FILE_NAME, seeded_split)
+from desktop_captioner.core.dataset import (
+    IMAGES_DIR_NAMES,
+    SPLIT_FILE_NAMES,
+    TOKEN_FILE_NAME,
+    seeded_split,
+)
 from desktop_captioner.core.errors import DatasetError
 from desktop_captioner.core.progress import CancelToken, ProgressCallback, RateMeter
 

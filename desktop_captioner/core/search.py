@@ -1,8 +1,9 @@
 """Greedy and beam search over ``StepDecoder``, batched across images.
 
-Both searches emit at least one and at most ``max_length`` words and then force END, so every hypothesis ends the
-way training captions do (the vocabulary truncates those to ``max_length`` words + END). PAD,
-START and UNK are never emitted: their log-probabilities are set to -inf before choosing. The
+Both searches emit at least one and at most ``max_length`` words and then force END, so every
+hypothesis ends the way training captions do (the vocabulary truncates those to ``max_length``
+words + END). PAD, START and UNK are never emitted: their log-probabilities are set to -inf
+before choosing. The
 reported log-probability is the model's own (not renormalised over the allowed tokens) and
 counts END.
 
@@ -30,10 +31,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from desktop_captioner.core.tf_runtime import tf
-
 from desktop_captioner.core.decoder import StepDecoder
 from desktop_captioner.core.text import clean_caption
+from desktop_captioner.core.tf_runtime import tf
 from desktop_captioner.core.vocabulary import END, PAD, START, UNK, Vocabulary
 
 DEFAULT_ALPHA = 0.7

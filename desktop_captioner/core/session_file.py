@@ -26,7 +26,6 @@ from desktop_captioner.core import paths
 from desktop_captioner.core.atomic import atomic_write
 from desktop_captioner.core.errors import CaptionerError
 
-
 SESSION_FILE_NAME = "session.json"
 PREVIOUS_SESSION_FILE_NAME = "session-previous.json"
 SESSION_FORMAT = "desktop-captioner-session"

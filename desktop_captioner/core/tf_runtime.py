@@ -43,8 +43,8 @@ def _fd2_to_log() -> Iterator[None]:
 
 
 with _fd2_to_log(), gil_friendly_import():
-    import tensorflow as tf  # noqa: E402
-    import keras  # noqa: E402
+    import keras
+    import tensorflow as tf
 
     tf.config.list_physical_devices("GPU")  # the CUDA probe prints on first device query
 

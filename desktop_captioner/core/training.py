@@ -27,15 +27,20 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from desktop_captioner.core.atomic import atomic_write
-from desktop_captioner.core.decoder import (DecoderConfig, build_decoder, compile_decoder,
-                                            set_decoder_weights, teacher_forcing_pair)
+from desktop_captioner.core.decoder import (
+    DecoderConfig,
+    build_decoder,
+    compile_decoder,
+    set_decoder_weights,
+    teacher_forcing_pair,
+)
 from desktop_captioner.core.errors import CaptionerError, DatasetError
 from desktop_captioner.core.feature_rows import FeatureMap, FeatureRows
 from desktop_captioner.core.precision import resolve_precision
 from desktop_captioner.core.progress import CancelToken
 from desktop_captioner.core.settings_record import SettingsRecord
-from desktop_captioner.core.vocabulary import PAD, Vocabulary
 from desktop_captioner.core.tf_runtime import keras, tf
+from desktop_captioner.core.vocabulary import PAD, Vocabulary
 
 CHECKPOINT_NAME = "checkpoint.npz"
 FEATURE_CHUNK_ROWS = 16384  # rows read at once where all training features are summarised

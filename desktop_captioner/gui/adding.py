@@ -32,8 +32,9 @@ def walk_report(added: int, duplicates: int, summaries: list[WalkSummary],
     if duplicates:
         parts.append(f"{duplicates:,} already in the list")
     if not_images:
-        parts.append(f"skipped {_count(not_images, 'file')} that {'is' if not_images == 1 else 'are'}"
-                     f" not {'an image' if not_images == 1 else 'images'}")
+        one = not_images == 1
+        parts.append(f"skipped {_count(not_images, 'file')} that {'is' if one else 'are'}"
+                     f" not {'an image' if one else 'images'}")
     if missing:
         parts.append(f"{_count(missing, 'path')} not found")
     return "; ".join(parts) + "."

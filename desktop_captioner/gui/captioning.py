@@ -14,8 +14,15 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop_captioner.core.results import CaptionResult
-from desktop_captioner.gui.models.image_list_model import (CAPTIONED, CAPTIONING, EDITED, ERROR,
-                                                           QUEUED, ImageListModel, ItemState)
+from desktop_captioner.gui.models.image_list_model import (
+    CAPTIONED,
+    CAPTIONING,
+    EDITED,
+    ERROR,
+    QUEUED,
+    ImageListModel,
+    ItemState,
+)
 from desktop_captioner.gui.models.undo_commands import ChangeItemsCommand
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
 from desktop_captioner.gui.workers.caption_worker import CaptionService, LoadCaptioner, ModelInfo

@@ -35,7 +35,8 @@ def export_to(parent: QWidget, results: Sequence[CaptionResult], target: Path) -
         return None
 
 
-def ask_and_export(parent: QWidget, results: Sequence[CaptionResult], start_dir: str) -> Path | None:
+def ask_and_export(parent: QWidget, results: Sequence[CaptionResult],
+                   start_dir: str) -> Path | None:
     """Save dialog, then write; returns the written path (None when cancelled or failed)."""
     suggested = str(Path(start_dir or Path.home()) / "captions.csv")
     chosen, selected_filter = QFileDialog.getSaveFileName(parent, "Export Captions", suggested,

@@ -18,8 +18,15 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from desktop_captioner.core.export_reader import ExportFormatError, read_export
 from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_IMPORTED, CaptionResult
 from desktop_captioner.gui.dialogs.problems import show_problems
-from desktop_captioner.gui.models.image_list_model import (DONE, EDITED, ERROR, HAS_CAPTION,
-                                                           ImageItem, ImageListModel, ItemState)
+from desktop_captioner.gui.models.image_list_model import (
+    DONE,
+    EDITED,
+    ERROR,
+    HAS_CAPTION,
+    ImageItem,
+    ImageListModel,
+    ItemState,
+)
 from desktop_captioner.gui.models.undo_commands import ChangeItemsCommand
 
 IMPORT_FILTERS = "Caption exports (*.csv *.json *.jsonl);;All files (*)"

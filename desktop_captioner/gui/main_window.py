@@ -15,6 +15,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoStack
 from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_captioner.gui.adding import ImageAdder
+from desktop_captioner.gui.captioning import CaptioningController
 from desktop_captioner.gui.export_controller import ExportController
 from desktop_captioner.gui.list_editing import ListEditor
 from desktop_captioner.gui.metadata_writing import MetadataWriter
@@ -30,9 +31,12 @@ from desktop_captioner.gui.widgets.filter_bar import FilterBar
 from desktop_captioner.gui.widgets.image_list_view import ImageListView
 from desktop_captioner.gui.widgets.preview_pane import PreviewPane
 from desktop_captioner.gui.widgets.status_bar import CaptionStatusBar
-from desktop_captioner.gui.window_actions import (build_menus, create_actions,
-                                                  name_actions_for_scope, update_action_states)
-from desktop_captioner.gui.captioning import CaptioningController
+from desktop_captioner.gui.window_actions import (
+    build_menus,
+    create_actions,
+    name_actions_for_scope,
+    update_action_states,
+)
 from desktop_captioner.gui.workers.caption_worker import LoadCaptioner
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
 

@@ -22,13 +22,25 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 from desktop_captioner.core.damaged_files import set_aside
 from desktop_captioner.core.errors import describe_failure
 from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_IMPORTED, SOURCE_MODEL
-from desktop_captioner.core.session_file import (SessionFileError, SessionRow,
-                                                 previous_session_path, read_session,
-                                                 session_path, write_session)
-from desktop_captioner.gui.models.image_list_model import (CAPTIONING, DONE, EDITED, HAS_CAPTION,
-                                                           NEW, QUEUED,
-                                                           STATUS_LABELS, ImageItem,
-                                                           ImageListModel)
+from desktop_captioner.core.session_file import (
+    SessionFileError,
+    SessionRow,
+    previous_session_path,
+    read_session,
+    session_path,
+    write_session,
+)
+from desktop_captioner.gui.models.image_list_model import (
+    CAPTIONING,
+    DONE,
+    EDITED,
+    HAS_CAPTION,
+    NEW,
+    QUEUED,
+    STATUS_LABELS,
+    ImageItem,
+    ImageListModel,
+)
 from desktop_captioner.gui.workers.pool_job import run_in_pool
 
 log = logging.getLogger(__name__)

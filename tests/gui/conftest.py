@@ -44,7 +44,8 @@ class FakeCaptioner:
     name = "fake-model"
     vocab_size = 42
     precision = "float32"
-    model_info = {"metrics": {"bleu1": 0.9, "bleu4": 0.5}, "encoder": {"image_size": 64, "precision": "float32"},
+    model_info = {"metrics": {"bleu1": 0.9, "bleu4": 0.5},
+                  "encoder": {"image_size": 64, "precision": "float32"},
                   "provenance": {"dataset_root": "/data/scenes", "layout": "flickr8k",
                                  "created": "2026-01-01T00:00:00+00:00"}}
 
@@ -87,7 +88,8 @@ def message_boxes(monkeypatch) -> list[tuple[str, str, str]]:
 
     for kind in ("information", "warning", "critical"):
         monkeypatch.setattr(QMessageBox, kind, recorder(kind, QMessageBox.StandardButton.Ok))
-    monkeypatch.setattr(QMessageBox, "question", recorder("question", QMessageBox.StandardButton.No))
+    monkeypatch.setattr(QMessageBox, "question",
+                        recorder("question", QMessageBox.StandardButton.No))
 
     def choose_offered(_parent, title, label, items, current=0, *args, **kwargs):
         shown.append(("item", title, label))

@@ -11,7 +11,6 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from desktop_captioner.gui.workers import folder_walker
-
 from tests.gui.conftest import add_and_wait, select_rows, write_photo
 
 

@@ -32,7 +32,8 @@ def test_choosing_a_precision_reloads_the_model_in_it_and_is_remembered(qtbot, m
     assert fake.requested_precisions == [None, "bfloat16"]
     assert window.status.model_label.text() == "Model: fake-model, 42 words, bfloat16"
     assert "bfloat16 (trained on float32 features)" in model_info_html(window.captioning.model_info)
-    assert json.loads(settings_path().read_text(encoding="utf-8"))["caption_precision"] == "bfloat16"
+    saved = json.loads(settings_path().read_text(encoding="utf-8"))
+    assert saved["caption_precision"] == "bfloat16"
     window.close()
 
     again_fake = FakeCaptioner()

@@ -10,8 +10,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop_captioner.gui.dialogs.model_info import model_info_html
-from tests.gui.conftest import (FakeCaptioner, add_and_wait, select_rows, statuses, wait_for_model,
-                                write_photo)
+from tests.gui.conftest import (
+    FakeCaptioner,
+    add_and_wait,
+    select_rows,
+    statuses,
+    wait_for_model,
+    write_photo,
+)
 
 
 def _six_photos(tmp_path):
@@ -47,7 +53,8 @@ def test_a_corrupt_image_gets_its_error_and_the_others_complete(qtbot, make_wind
     tooltip = window.model.index(row, 3).data(Qt.ItemDataRole.ToolTipRole)
     assert "broken.jpg" in tooltip
     select_rows(window, row)
-    assert "broken.jpg" in window.preview.details.text() and "Error" in window.preview.details.text()
+    details = window.preview.details.text()
+    assert "broken.jpg" in details and "Error" in details
 
 
 def test_stop_ends_the_job_after_the_current_batch(qtbot, make_window, tmp_path):

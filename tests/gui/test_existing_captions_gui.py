@@ -12,8 +12,7 @@ from desktop_captioner.core import existing_captions
 from desktop_captioner.core.metadata import write_caption_metadata
 from desktop_captioner.core.results import SOURCE_IMPORTED
 from desktop_captioner.gui.models.image_list_model import COL_STATUS, DONE, HAS_CAPTION, NEW
-from tests.gui.conftest import (add_and_wait, select_rows, statuses, wait_for_model,
-                                write_photo)
+from tests.gui.conftest import add_and_wait, select_rows, statuses, wait_for_model, write_photo
 
 
 @pytest.fixture

@@ -11,8 +11,14 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_captioner.gui.models.caption_filter_model import QuickFilter
-from desktop_captioner.gui.models.image_list_model import (DONE, EDITED, ERROR, HAS_CAPTION, NEW,
-                                                           ImageItem)
+from desktop_captioner.gui.models.image_list_model import (
+    DONE,
+    EDITED,
+    ERROR,
+    HAS_CAPTION,
+    NEW,
+    ImageItem,
+)
 from tests.gui.conftest import select_rows, statuses, wait_for_model, write_photo
 
 ROWS = [  # name, caption, status

@@ -55,7 +55,8 @@ def test_nothing_slow_is_imported_before_the_window_shows(tmp_path):
             "if m.split('.')[0] in ('PIL', 'numpy', 'h5py', 'exiv2')); "
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120, env={**os.environ, "DESKTOP_CAPTIONER_HOME": str(tmp_path)})
+                            timeout=120,
+                            env={**os.environ, "DESKTOP_CAPTIONER_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -7,8 +7,14 @@ import json
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_captioner.core.results import SOURCE_EDITED, SOURCE_IMPORTED, SOURCE_MODEL
-from desktop_captioner.gui.models.image_list_model import (DONE, EDITED, ERROR, HAS_CAPTION, NEW,
-                                                           ItemState)
+from desktop_captioner.gui.models.image_list_model import (
+    DONE,
+    EDITED,
+    ERROR,
+    HAS_CAPTION,
+    NEW,
+    ItemState,
+)
 from tests.gui.conftest import add_and_wait, statuses, wait_for_model
 
 

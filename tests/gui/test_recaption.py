@@ -8,8 +8,14 @@ import threading
 from PySide6.QtWidgets import QMessageBox
 
 from desktop_captioner.core.results import SOURCE_IMPORTED, SOURCE_MODEL
-from desktop_captioner.gui.models.image_list_model import (DONE, EDITED, ERROR, HAS_CAPTION, NEW,
-                                                           ImageItem)
+from desktop_captioner.gui.models.image_list_model import (
+    DONE,
+    EDITED,
+    ERROR,
+    HAS_CAPTION,
+    NEW,
+    ImageItem,
+)
 from tests.gui.conftest import FakeCaptioner, statuses, wait_for_model, write_photo
 
 ROWS = [  # name, caption, status, source

@@ -13,8 +13,13 @@ from PySide6.QtWidgets import QMessageBox
 
 from desktop_captioner import cli
 from desktop_captioner.core.results import CaptionResult
-from desktop_captioner.core.session_file import (SessionFileError, previous_session_path,
-                                                 read_session, session_path, write_session)
+from desktop_captioner.core.session_file import (
+    SessionFileError,
+    previous_session_path,
+    read_session,
+    session_path,
+    write_session,
+)
 from desktop_captioner.gui import app
 from desktop_captioner.gui import session as session_module
 from desktop_captioner.gui.models.image_list_model import COL_SOURCE, COL_STATUS, ImageListModel

@@ -8,8 +8,7 @@ import csv
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop_captioner.core.session_file import session_path, write_session
-from tests.gui.conftest import (add_and_wait, answer_unsaved, select_rows, statuses,
-                                wait_for_model)
+from tests.gui.conftest import add_and_wait, answer_unsaved, select_rows, statuses, wait_for_model
 
 SAVE, DISCARD, CANCEL = (QMessageBox.StandardButton.Save, QMessageBox.StandardButton.Discard,
                          QMessageBox.StandardButton.Cancel)

@@ -32,7 +32,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
     server: FileServer
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         try:
             self._answer()
         except (ConnectionResetError, BrokenPipeError):

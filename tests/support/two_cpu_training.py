@@ -25,8 +25,7 @@ import numpy as np  # noqa: E402
 from desktop_captioner.core.decoder import StepDecoder  # noqa: E402
 from desktop_captioner.core.devices import device_plan  # noqa: E402
 from desktop_captioner.core.evaluation import evaluate_decoder  # noqa: E402
-from desktop_captioner.core.training import (TrainingConfig, encode_captions,  # noqa: E402
-                                             fit_decoder)
+from desktop_captioner.core.training import TrainingConfig, encode_captions, fit_decoder  # noqa: E402
 from desktop_captioner.core.vocabulary import Vocabulary  # noqa: E402
 
 SUBJECTS = ("a dog", "a red car", "two children", "a man on a bike")

@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox,
-                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_captioner.core import weights
 from desktop_captioner.core.errors import WeightsError
@@ -35,9 +44,11 @@ class WeightsDialog(QDialog):
         self.progress_bar = QProgressBar()
         self.progress_bar.hide()
         self.buttons = QDialogButtonBox()
-        self.download_button = self.buttons.addButton("Download", QDialogButtonBox.ButtonRole.ActionRole)
-        self.choose_button = self.buttons.addButton("Choose File…", QDialogButtonBox.ButtonRole.ActionRole)
-        self.cancel_button: QPushButton = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        action = QDialogButtonBox.ButtonRole.ActionRole
+        self.download_button = self.buttons.addButton("Download", action)
+        self.choose_button = self.buttons.addButton("Choose File…", action)
+        self.cancel_button: QPushButton = self.buttons.addButton(
+            QDialogButtonBox.StandardButton.Cancel)
         self.download_button.clicked.connect(self._start_download)
         self.choose_button.clicked.connect(self._choose_file)
         self.cancel_button.clicked.connect(self._cancel)

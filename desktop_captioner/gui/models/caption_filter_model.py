@@ -14,8 +14,13 @@ from typing import Iterable
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
 
-from desktop_captioner.gui.models.image_list_model import (EDITED, ERROR, HAS_CAPTION, ImageItem,
-                                                           ImageListModel)
+from desktop_captioner.gui.models.image_list_model import (
+    EDITED,
+    ERROR,
+    HAS_CAPTION,
+    ImageItem,
+    ImageListModel,
+)
 
 
 class QuickFilter(Enum):

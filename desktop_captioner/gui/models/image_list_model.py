@@ -13,8 +13,14 @@ from typing import Iterable, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QUndoStack
 
-from desktop_captioner.core.results import (SOURCE_EDITED, SOURCE_IMPORTED, SOURCE_MODEL,
-                                            STATUS_ERROR, STATUS_OK, CaptionResult)
+from desktop_captioner.core.results import (
+    SOURCE_EDITED,
+    SOURCE_IMPORTED,
+    SOURCE_MODEL,
+    STATUS_ERROR,
+    STATUS_OK,
+    CaptionResult,
+)
 from desktop_captioner.gui.models.undo_commands import ClearListCommand, EditCaptionCommand
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
 
@@ -29,6 +35,7 @@ _STATUS_COLOURS = {ERROR: QColor("#c0392b"), DONE: QColor("#1e8449"), EDITED: QC
 CAPTIONED = (DONE, EDITED, HAS_CAPTION)  # statuses whose caption a new job would replace
 
 COL_THUMBNAIL, COL_NAME, COL_CAPTION, COL_STATUS, COL_SOURCE = range(5)
+_NO_PARENT = QModelIndex()  # the root: a flat list has no other parent
 _HEADERS = ("", "File", "Caption", "Status", "Source")
 _SOURCE_TIPS = {SOURCE_MODEL: "Written by the caption model",
                 SOURCE_EDITED: "Edited by hand",
@@ -97,10 +104,10 @@ class ImageListModel(QAbstractTableModel):
         thumbnails.thumbnail_failed.connect(self._on_thumbnail)
 
     # --- Qt model interface -------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex = _NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self._items)
 
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+    def columnCount(self, parent: QModelIndex = _NO_PARENT) -> int:
         return 0 if parent.isValid() else len(_HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,

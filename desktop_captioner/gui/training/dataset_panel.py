@@ -11,8 +11,16 @@ import functools
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QThreadPool, Signal, Slot
-from PySide6.QtWidgets import (QFormLayout, QHeaderView, QLabel, QToolButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.errors import CaptionerError, describe_failure

@@ -12,8 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_captioner.core.errors import describe_failure
 from desktop_captioner.core.flickr8k_download import get_flickr8k
@@ -126,7 +133,7 @@ class Flickr8kDownloadRow(QWidget):
     def stop(self) -> None:
         self.download.stop()
 
-    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's naming
+    def hideEvent(self, event) -> None:
         """The window closed (not just a page switch): no download may run on behind it."""
         if not self.window().isVisible():
             self.download.stop()

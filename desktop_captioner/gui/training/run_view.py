@@ -10,11 +10,18 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop_captioner.core.progress import format_eta
-from desktop_captioner.core.progress import Progress
+from desktop_captioner.core.progress import Progress, format_eta
 from desktop_captioner.gui.training.loss_chart import LossChart
 from desktop_captioner.gui.training.results_panel import ResultsPanel, format_duration
 from desktop_captioner.gui.training.steps import STEP_KEYS, STEPS, StepList, step_index

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QApplication, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 _MODEL_WAYS = [
     ("open_model", "Open Model…",
@@ -51,8 +59,9 @@ class EmptyStateWidget(QWidget):
         self.model_help = QFrame()
         self.model_help.setFrameShape(QFrame.Shape.StyledPanel)
         grid = QGridLayout(self.model_help)
-        grid.addWidget(QLabel("<b>No caption model is loaded.</b> There are three ways to get one:"),
-                       0, 0, 1, 2)
+        grid.addWidget(
+            QLabel("<b>No caption model is loaded.</b> There are three ways to get one:"),
+            0, 0, 1, 2)
         for row, (name, button_text, text) in enumerate(_MODEL_WAYS, start=1):
             label = QLabel(f"{row}. {text}")
             label.setWordWrap(True)

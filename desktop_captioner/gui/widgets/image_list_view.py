@@ -10,8 +10,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from desktop_captioner.gui.models.caption_filter_model import CaptionFilterModel
-from desktop_captioner.gui.models.image_list_model import (COL_CAPTION, COL_NAME, COL_SOURCE,
-                                                           COL_STATUS, COL_THUMBNAIL)
+from desktop_captioner.gui.models.image_list_model import (
+    COL_CAPTION,
+    COL_NAME,
+    COL_SOURCE,
+    COL_STATUS,
+    COL_THUMBNAIL,
+)
 
 
 class ImageListView(QTableView):

@@ -9,8 +9,12 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop_captioner.gui.models.image_list_model import (ERROR, STATUS_LABELS, ImageItem,
-                                                           ImageListModel)
+from desktop_captioner.gui.models.image_list_model import (
+    ERROR,
+    STATUS_LABELS,
+    ImageItem,
+    ImageListModel,
+)
 from desktop_captioner.gui.workers.thumbnails import ThumbnailLoader
 
 
@@ -106,7 +110,8 @@ class PreviewPane(QWidget):
 
     def _set_scaled(self, pixmap: QPixmap) -> None:
         """Fit the pane, enlarging small pictures too (a 64-px scene is unreadable otherwise)."""
-        self.picture.setPixmap(pixmap.scaled(self.picture.size(), Qt.AspectRatioMode.KeepAspectRatio,
+        self.picture.setPixmap(pixmap.scaled(self.picture.size(),
+                                             Qt.AspectRatioMode.KeepAspectRatio,
                                              Qt.TransformationMode.SmoothTransformation))
 
     def _show_text(self, item: ImageItem) -> None:

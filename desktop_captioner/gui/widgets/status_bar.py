@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
-from desktop_captioner.core.progress import format_eta
-from desktop_captioner.core.progress import Progress
+from desktop_captioner.core.progress import Progress, format_eta
 
 
 class CaptionStatusBar(QStatusBar):
