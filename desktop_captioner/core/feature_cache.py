@@ -17,13 +17,13 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from desktop_captioner.core import paths as app_paths
 from desktop_captioner.core.atomic import atomic_write
-from desktop_captioner.core.encoder import Encoder
+from desktop_captioner.core.encoder import Encoder, FeatureResult
 from desktop_captioner.core.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -102,10 +102,13 @@ def _compact(folder: Path, entries: dict[str, np.ndarray], shards: list[Path]) -
 
 def cached_features(encoder: Encoder, paths: Sequence[Path], *, batch_size: int = 16,
                     progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
-                    cache_root: Path | None = None) -> FeatureSet:
+                    cache_root: Path | None = None,
+                    extract: Callable[..., Iterable[FeatureResult]] | None = None) -> FeatureSet:
     """Features for ``paths``, computing only what the cache lacks.
 
     ``progress`` reports the images being extracted (the cached ones cost nothing to report).
+    ``extract`` computes the missing features instead of ``encoder.extract`` (same signature,
+    e.g. a Ray cluster's ``ClusterExtractor``); ``encoder`` still names the cache folder.
     On ``Cancelled`` every finished batch is already on disk.
     """
     folder = cache_folder(encoder, cache_root)
@@ -123,7 +126,8 @@ def cached_features(encoder: Encoder, paths: Sequence[Path], *, batch_size: int 
     pending: dict[str, np.ndarray] = {}
     try:
         for seen, item in enumerate(
-                encoder.extract(missing, batch_size, progress=progress, cancel=cancel), 1):
+                (extract or encoder.extract)(missing, batch_size, progress=progress,
+                                             cancel=cancel), 1):
             if item.error is not None:
                 result.errors[item.path] = item.error
             else:

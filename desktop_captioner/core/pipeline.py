@@ -15,7 +15,7 @@ import logging
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from desktop_captioner.core.calibration import (CALIBRATION_IMAGES, PrecisionCal
 from desktop_captioner.core.captioner import Captioner, captions_from_features
 from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.decoder import StepDecoder
-from desktop_captioner.core.encoder import Encoder, EncoderConfig
+from desktop_captioner.core.encoder import Encoder, EncoderConfig, FeatureResult
 from desktop_captioner.core.errors import DatasetError
 from desktop_captioner.core.evaluation import bleu_scores
 from desktop_captioner.core.feature_cache import cached_features
@@ -92,11 +92,16 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
                 weights: str | Path | None = None, config: TrainingConfig,
                 image_size: int = 224, precision: str = "auto",
                 on_event: ReportCallback | None = None, cancel: CancelToken | None = None,
-                resume: bool = False) -> Path:
+                resume: bool = False,
+                extractor: Callable[[Encoder], Callable[..., Iterable[FeatureResult]]]
+                | None = None) -> Path:
     """Train a decoder on ``dataset_dir`` and save it as the model file ``out_path``.
 
     Features are cached, so a second run over the same images skips VGG16; the checkpoint of
     the last finished epoch survives a cancel or crash and ``resume=True`` continues from it.
+    ``extractor(encoder)`` gives what computes the uncached features in place of
+    ``encoder.extract`` (a Ray cluster's ``ClusterExtractor``); it is handed the encoder this
+    run resolved, so its features are the ones the cache and the model file are keyed by.
     """
     emit: ReportCallback = on_event or (lambda report: None)
     out_path = Path(out_path)
@@ -116,7 +121,8 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
                               f"({image_size} px, {encoder.config.precision})."))
     name_of = {dataset.image_path(name): name for name in names}
     feature_set = cached_features(encoder, list(name_of), batch_size=FEATURE_BATCH_SIZE,
-                                  progress=_as_phase(emit, "extract"), cancel=cancel)
+                                  progress=_as_phase(emit, "extract"), cancel=cancel,
+                                  extract=extractor(encoder) if extractor else None)
     features = {name_of[path]: vector for path, vector in feature_set.features.items()}
     if feature_set.errors:
         first_path, first_error = next(iter(feature_set.errors.items()))
