@@ -285,8 +285,8 @@ def add_ray_arguments(parser: argparse.ArgumentParser, work: str) -> None:
     parser.add_argument("--ray", metavar="ADDRESS",
                         help=f"{work} the images on a Ray cluster: the head node's HOST:PORT, or "
                              f"'auto' for the cluster this machine belongs to (needs "
-                             f"'pip install \"desktop-captioner[cluster]\"'; the images, model "
-                             f"and weights must be at the same path on every node)")
+                             f"'pip install \"desktop-captioner[cluster]\"'; every node must see "
+                             f"the images and the weights and model files at the same paths)")
     parser.add_argument("--ray-actors", type=positive_int, metavar="N",
                         help="Ray actors, each loading the model once (default: one per node)")
 
