@@ -77,27 +77,34 @@ def cluster_session(address: str) -> Iterator[ModuleType]:
         _probe(named)
     connected_here = not ray.is_initialized()
     if connected_here:
-        # Ray's C++ core logs routine notices as errors to this process's stderr ("constructor
-        # arguments in the object store", ray#53727); real failures still raise here.
-        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
         try:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
         except ConnectionError as exc:
             if address == AUTO:
                 raise ClusterError("--ray auto found no Ray cluster running on this machine; "
                                    "start one with 'ray start --head', or give the head "
                                    "node's HOST:PORT.") from None
             raise ClusterError(f"Cannot connect to the Ray cluster at {address}: "
-                               f"{_one_line(exc)}") from None
+                               f"{_one_line(exc)}{_auth_hint(address)}") from None
         except Exception as exc:  # noqa: BLE001 - Ray raises RuntimeError, ValueError, ...
             raise ClusterError(f"Cannot connect to the Ray cluster at {address}: "
-                               f"{_one_line(exc)}") from None
+                               f"{_one_line(exc)}{_auth_hint(address)}") from None
     _quiet_ray_data(ray)
     try:
         yield ray
     finally:
         if connected_here:
             ray.shutdown()
+
+
+def _auth_hint(address: str) -> str:
+    """Ray only sends its token to an address given by name when told to: the usual reason a
+    live cluster refuses this machine."""
+    if address == AUTO or os.environ.get("RAY_AUTH_MODE"):
+        return ""
+    return ("; a cluster with token authentication (what 'ray start' sets up by default) also "
+            "needs RAY_AUTH_MODE=token here and its token in RAY_AUTH_TOKEN or "
+            "~/.ray/auth_token")
 
 
 def _quiet_ray_data(ray: ModuleType) -> None:
@@ -110,7 +117,8 @@ def _quiet_ray_data(ray: ModuleType) -> None:
 
 
 def default_actors(ray: ModuleType) -> int:
-    """One actor per live node: each loads TensorFlow once and uses that node's cores."""
+    """One actor per live node: each loads TensorFlow once and uses that node's cores (Ray
+    Data spreads a pool's actors over the nodes by default)."""
     return max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
 
 
@@ -144,8 +152,7 @@ def map_path_batches(paths: Sequence[Path], actor_class: type, constructor_kwarg
         return
     dataset = ray.data.from_arrow(blocks).map_batches(
         actor_class, fn_constructor_kwargs=constructor_kwargs, batch_size=None,
-        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
-        scheduling_strategy="SPREAD")
+        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
     try:
         yield from dataset.iter_batches(batch_size=None, batch_format="numpy",
                                         prefetch_batches=math.ceil(actors / 2))
