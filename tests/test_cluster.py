@@ -78,6 +78,14 @@ def test_ray_captions_equal_the_local_run(local_ray, trained_run, trained_model,
     assert [row["filename"] for row in rows[-3:]] == ["truncated.jpg", "notes.jpg", "gone.jpg"]
     summary = f"Captioned {CAPTIONED} of {CAPTIONED + 3} images; 3 failed"
     assert summary in local_err and summary in ray_err
+    # --resume carries on from a cut-short file to the same bytes.
+    rows_text = ray_csv.read_bytes().split(b"\r\n")
+    ray_csv.write_bytes(b"\r\n".join(rows_text[:51]) + b"\r\n")
+    assert _caption(trained_run, trained_model, photos, ray_csv, "--resume",
+                    "--ray", "auto", "--ray-actors", ACTORS) == 1
+    assert "50 images already captioned" in capsys.readouterr().err
+    assert ray_csv.read_bytes() == local_csv.read_bytes()
+
     # The same terminal output but for the rates: Ray's own logs and progress bars stay out.
     assert _messages(ray_err.replace(str(ray_csv), str(local_csv))) == _messages(local_err)
     assert "caption    [" in ray_err and " 0/102 " in ray_err  # the local run's count
@@ -109,6 +117,20 @@ def test_ray_features_equal_local_ones(local_ray, trained_run, photos, tmp_path,
             assert theirs.features.dtype == np.float32
             assert np.array_equal(mine.features, theirs.features)
     assert [report.done for report in reports] == [0, 4, 8, 12, 16]
+
+
+def test_a_node_that_cannot_load_the_model_fails_the_run_in_one_sentence(local_ray,
+                                                                         trained_run, photos):
+    from desktop_captioner.core.cluster import ClusterError, cluster_session
+    from desktop_captioner.core.cluster_captioning import caption_on_cluster
+
+    with cluster_session("auto"), pytest.raises(ClusterError) as failure:
+        list(caption_on_cluster(photos[:2], model_file=photos[0].parent / "missing.dcmodel",
+                                weights_file=trained_run.weights, precision=None, batch_size=2,
+                                beam_width=1, actors=1))
+    assert str(failure.value) == (f"The Ray cluster could not finish the work: "
+                                  f"{photos[0].parent / 'missing.dcmodel'} does not exist or "
+                                  f"is not a file.")
 
 
 def test_train_on_ray_fills_the_cache_then_trains_here(local_ray, weights_file, tmp_path,

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import socket
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -113,7 +112,8 @@ def _quiet_ray_data(ray: ModuleType) -> None:
     context.enable_progress_bars = False
     context.print_on_execution_start = False
     context.execution_options.preserve_order = True
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # e.g. "Progress bars disabled"
+    # "Progress bars disabled", and tracebacks the ClusterError sums up (the log file has them).
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)
 
 
 def default_actors(ray: ModuleType) -> int:
@@ -154,19 +154,20 @@ def map_path_batches(paths: Sequence[Path], actor_class: type, constructor_kwarg
         actor_class, fn_constructor_kwargs=constructor_kwargs, batch_size=None,
         batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
     try:
-        yield from dataset.iter_batches(batch_size=None, batch_format="numpy",
-                                        prefetch_batches=math.ceil(actors / 2))
+        yield from dataset.iter_batches(batch_size=None, batch_format="numpy")
     except ray.exceptions.RayError as exc:
+        log.info("Ray failed the work", exc_info=True)
         raise ClusterError(f"The Ray cluster could not finish the work: "
                            f"{_cause_text(exc)}") from None
 
 
 def _cause_text(exc: BaseException) -> str:
-    """The first line of what went wrong inside Ray: our own one-sentence error when an actor
-    raised one (its ``__init__`` cannot find the model file, say), else Ray's first line."""
-    cause: Any = exc
-    while getattr(cause, "cause", None) is not None and cause.cause is not cause:
-        cause = cause.cause
-    if isinstance(cause, CaptionerError):
-        return str(cause)
-    return _one_line(cause)
+    """One line for what went wrong inside Ray: our own one-sentence error when a node raised
+    one (an actor's ``__init__`` that cannot find the model file, say), else the last line of
+    Ray's report (Ray passes on the node's traceback as text, ending "module.Type: message")."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    last = lines[-1].strip() if lines else exc.__class__.__name__
+    kind, separator, message = last.partition(": ")
+    if separator and kind.startswith("desktop_captioner."):
+        return message
+    return last
