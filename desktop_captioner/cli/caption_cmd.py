@@ -16,6 +16,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Callable, Iterator, Sequence
 
 from desktop_captioner.cli.caption_outputs import CaptionOutputs
@@ -291,7 +292,7 @@ def add_ray_arguments(parser: argparse.ArgumentParser, work: str) -> None:
                         help="Ray actors, each loading the model once (default: one per node)")
 
 
-def ray_actors(args: argparse.Namespace, ray) -> int:
+def ray_actors(args: argparse.Namespace, ray: ModuleType) -> int:
     """The actor pool size asked for with ``--ray-actors``, else one per live node."""
     from desktop_captioner.core.cluster import default_actors
 

@@ -111,7 +111,6 @@ def _quiet_ray_data(ray: ModuleType) -> None:
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
-    context.execution_options.preserve_order = True
     # "Progress bars disabled", and tracebacks the ClusterError sums up (the log file has them).
     logging.getLogger("ray.data").setLevel(logging.CRITICAL)
 
@@ -139,8 +138,8 @@ def map_path_batches(paths: Sequence[Path], actor_class: type, constructor_kwarg
                      *, batch_size: int, actors: int) -> Iterator[dict[str, np.ndarray]]:
     """Run ``actor_class`` (a callable class: set up once in ``__init__``, then called with
     ``{"path": array of str}`` batches) on a pool of ``actors`` Ray actors and yield its output
-    batches in input order, streaming, each holding the next ``batch_size`` paths' rows (fewer
-    in the last). Ray failures (an actor that cannot start, a lost node) become a
+    batches in input order (checked), streaming, each holding the next ``batch_size`` paths'
+    rows (fewer in the last). Ray failures (an actor that cannot start, a lost node) become a
     ``ClusterError``: row-level problems are the actor's to report as error rows."""
     ray = import_ray()
     import pyarrow  # installed with ray[data]
@@ -150,11 +149,18 @@ def map_path_batches(paths: Sequence[Path], actor_class: type, constructor_kwarg
               for start in range(0, len(sent), batch_size)]
     if not blocks:
         return
+    ray.data.DataContext.get_current().execution_options.preserve_order = True
     dataset = ray.data.from_arrow(blocks).map_batches(
         actor_class, fn_constructor_kwargs=constructor_kwargs, batch_size=None,
         batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
+    done = 0
     try:
-        yield from dataset.iter_batches(batch_size=None, batch_format="numpy")
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            if list(batch["path"]) != sent[done:done + len(batch["path"])]:
+                raise ClusterError(f"The Ray cluster returned rows out of order after "
+                                   f"{done} of {len(sent)} images.")
+            done += len(batch["path"])
+            yield batch
     except ray.exceptions.RayError as exc:
         log.info("Ray failed the work", exc_info=True)
         raise ClusterError(f"The Ray cluster could not finish the work: "
