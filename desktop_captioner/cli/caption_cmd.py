@@ -16,6 +16,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Callable, Iterator, Sequence
 
 from desktop_captioner.cli.caption_outputs import CaptionOutputs
@@ -28,10 +29,13 @@ from desktop_captioner.core.precision import PRECISIONS
 from desktop_captioner.core.results import CaptionResult
 from desktop_captioner.core.resume import ResumeState, read_resume
 from desktop_captioner.core.sidecar_writer import SidecarWriter
-from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT, SidecarNames, \
-    normalise_sidecar_ext
-from desktop_captioner.core.streaming_export import CSV, StreamingExport, check_export_target, \
-    json_format
+from desktop_captioner.core.sidecars import DEFAULT_SIDECAR_EXT, SidecarNames, normalise_sidecar_ext
+from desktop_captioner.core.streaming_export import (
+    CSV,
+    StreamingExport,
+    check_export_target,
+    json_format,
+)
 from desktop_captioner.core.text import name_text
 
 log = logging.getLogger(__name__)
@@ -123,18 +127,42 @@ def _read_resume(targets: list[tuple[Path, str]], work: _Work) -> ResumeState:
 
 def _caption_batches(args: argparse.Namespace, rows: Sequence[Path | CaptionResult],
                      progress: TerminalProgress) -> Iterator[list[CaptionResult]]:
-    """The rows as results, in order, a Captioner batch at a time (the model is only loaded
-    when there is something to caption)."""
+    """The rows as results, in order, a Captioner batch at a time."""
+    paths = [row for row in rows if isinstance(row, Path)]
+    return ordered_batches(rows, _captioned(args, paths, progress), args.batch_size)
+
+
+def _captioned(args: argparse.Namespace, paths: Sequence[Path],
+               progress: TerminalProgress) -> Iterator[CaptionResult]:
+    """One result per path, in order, from this machine's Captioner or from the Ray cluster
+    (the model is only loaded when there is something to caption)."""
+    if not paths:
+        return
+    if args.ray:
+        yield from _captioned_on_cluster(args, paths, progress)
+        return
     from desktop_captioner.core.captioner import Captioner
 
-    paths = [row for row in rows if isinstance(row, Path)]
-    captioned: Iterator[CaptionResult] = iter(())
-    if paths:
-        captioner = Captioner.load(args.model, weights=args.weights, download_weights=True,
-                                   precision=args.precision, progress=progress)
-        captioned = captioner.caption(paths, batch_size=args.batch_size,
-                                      beam_width=args.beam_width, progress=progress)
-    return ordered_batches(rows, captioned, args.batch_size)
+    captioner = Captioner.load(args.model, weights=args.weights, download_weights=True,
+                               precision=args.precision, progress=progress)
+    yield from captioner.caption(paths, batch_size=args.batch_size,
+                                 beam_width=args.beam_width, progress=progress)
+
+
+def _captioned_on_cluster(args: argparse.Namespace, paths: Sequence[Path],
+                          progress: TerminalProgress) -> Iterator[CaptionResult]:
+    """``_captioned`` on the Ray cluster at ``--ray``: the weights are found (or downloaded)
+    here, and every actor opens them, the model file and the photos by path."""
+    from desktop_captioner.core.cluster import cluster_session
+    from desktop_captioner.core.cluster_captioning import caption_on_cluster
+    from desktop_captioner.core.weights import resolve_weights
+
+    with cluster_session(args.ray) as ray:
+        weights = resolve_weights(args.weights, download=True, progress=progress)
+        yield from caption_on_cluster(paths, model_file=args.model, weights_file=weights,
+                                      precision=args.precision, batch_size=args.batch_size,
+                                      beam_width=args.beam_width, actors=ray_actors(args, ray),
+                                      progress=progress)
 
 
 def _in_input_order(rows: Sequence[Path | CaptionResult], resume: ResumeState,
@@ -255,6 +283,25 @@ def add_precision_argument(parser: argparse.ArgumentParser) -> None:
              "int8 runs a quantised VGG16 in LiteRT, only when asked for)")
 
 
+def add_ray_arguments(parser: argparse.ArgumentParser, work: str) -> None:
+    """``--ray ADDRESS|auto`` and ``--ray-actors N``; ``work`` says what the cluster does
+    ("caption", "encode"). Ray is only imported when ``--ray`` is given."""
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help=f"{work} the images on a Ray cluster: the head node's HOST:PORT, or "
+                             f"'auto' for the cluster this machine belongs to (needs "
+                             f"'pip install \"desktop-captioner[cluster]\"'; every node must see "
+                             f"the images and the weights and model files at the same paths)")
+    parser.add_argument("--ray-actors", type=positive_int, metavar="N",
+                        help="Ray actors, each loading the model once (default: one per node)")
+
+
+def ray_actors(args: argparse.Namespace, ray: ModuleType) -> int:
+    """The actor pool size asked for with ``--ray-actors``, else one per live node."""
+    from desktop_captioner.core.cluster import default_actors
+
+    return args.ray_actors or default_actors(ray)
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser("caption", help="caption images and folders with a model")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
@@ -289,4 +336,5 @@ def register(subparsers) -> None:
                         help="images captioned together, and written out together "
                              "(default: 16)")
     add_precision_argument(parser)
+    add_ray_arguments(parser, "caption")
     parser.set_defaults(func=run)

@@ -8,17 +8,23 @@ good Flickr8k model; the tests shrink them for the generated sample dataset.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
+from typing import Callable, Iterator
 
-from desktop_captioner.cli.caption_cmd import positive_int
+from desktop_captioner.cli.caption_cmd import add_ray_arguments, positive_int, ray_actors
 from desktop_captioner.cli.evaluate_cmd import bleu_table
 from desktop_captioner.cli.inspect_cmd import DATASET_HELP, IMAGES_HELP
 from desktop_captioner.cli.terminal import TerminalProgress
 from desktop_captioner.core.devices import DEFAULT_DEVICES, parse_devices
-from desktop_captioner.core.modelfile import (MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, MODEL_SUFFIX,
-                                              read_manifest)
+from desktop_captioner.core.modelfile import (
+    MAX_IMAGE_SIZE,
+    MIN_IMAGE_SIZE,
+    MODEL_SUFFIX,
+    read_manifest,
+)
 from desktop_captioner.core.precision import PRECISIONS
 from desktop_captioner.core.progress import Progress, format_eta
 
@@ -73,10 +79,11 @@ def run(args: argparse.Namespace) -> int:
                             min_count=args.min_count, seed=args.seed)
     reporter = TrainingReporter()
     try:
-        out = train_model(args.dataset, args.out, weights=args.weights, config=config,
-                          image_size=args.image_size, precision=args.precision,
-                          on_event=reporter, resume=args.resume, images=args.images,
-                          devices=args.devices)
+        with _extractor(args) as extractor:
+            out = train_model(args.dataset, args.out, weights=args.weights, config=config,
+                              image_size=args.image_size, precision=args.precision,
+                              on_event=reporter, resume=args.resume, images=args.images,
+                              devices=args.devices, extractor=extractor)
     finally:
         reporter.close()
     metrics = read_manifest(out)["metrics"]
@@ -85,6 +92,21 @@ def run(args: argparse.Namespace) -> int:
     print(bleu_table(metrics))
     print(f"Model saved to {out}")
     return 0
+
+
+@contextlib.contextmanager
+def _extractor(args: argparse.Namespace) -> Iterator[Callable | None]:
+    """With ``--ray``: connected to the cluster, a factory of ``ClusterExtractor``s, so the
+    dataset's images are encoded there (into this machine's feature cache); else None."""
+    if not args.ray:
+        yield None
+        return
+    from desktop_captioner.core.cluster import cluster_session
+    from desktop_captioner.core.cluster_encoding import ClusterExtractor
+
+    with cluster_session(args.ray) as ray:
+        actors = ray_actors(args, ray)
+        yield lambda encoder: ClusterExtractor(encoder, actors)
 
 
 def _image_size(text: str) -> int:
@@ -131,4 +153,5 @@ def register(subparsers) -> None:
                              "--batch-size stays the total over all devices")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run of the same settings from its checkpoint")
+    add_ray_arguments(parser, "encode")
     parser.set_defaults(func=run)

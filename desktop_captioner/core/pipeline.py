@@ -20,15 +20,18 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from desktop_captioner.core import paths as app_paths
-from desktop_captioner.core.calibration import (CALIBRATION_IMAGES, PrecisionCalibration,
-                                                tie_tolerance)
+from desktop_captioner.core.calibration import (
+    CALIBRATION_IMAGES,
+    PrecisionCalibration,
+    tie_tolerance,
+)
 from desktop_captioner.core.dataset import Dataset, load_dataset
 from desktop_captioner.core.decoder import StepDecoder
 from desktop_captioner.core.devices import DEFAULT_DEVICES, device_plan, parse_devices
 from desktop_captioner.core.encoder import Encoder, EncoderConfig
 from desktop_captioner.core.errors import DatasetError
 from desktop_captioner.core.evaluation import caption_bleu, dataset_references
-from desktop_captioner.core.feature_cache import cached_features
+from desktop_captioner.core.feature_cache import Extract, cached_features
 from desktop_captioner.core.modelfile import save_model_file
 from desktop_captioner.core.precision import PRECISIONS
 from desktop_captioner.core.progress import CancelToken, Progress, RateMeter
@@ -87,13 +90,17 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
                 image_size: int = 224, precision: str = "auto",
                 on_event: ReportCallback | None = None, cancel: CancelToken | None = None,
                 resume: bool = False, images: str | Path | None = None,
-                devices: str = DEFAULT_DEVICES) -> Path:
+                devices: str = DEFAULT_DEVICES,
+                extractor: Callable[[Encoder], Extract] | None = None) -> Path:
     """Train a decoder on ``dataset_dir`` (a folder or caption JSON file; ``images`` is its
     images folder when not beside it) and save it as the model file ``out_path``.
 
     Features are cached, so a second run over the same images skips VGG16; the checkpoint of
     the last finished epoch survives a cancel or crash and ``resume=True`` continues from it.
     ``devices`` (``core/devices.py``) picks the devices that train the decoder.
+    ``extractor(encoder)`` gives what computes the uncached features in place of
+    ``encoder.extract`` (a Ray cluster's ``ClusterExtractor``); it is handed the encoder this
+    run resolved, so its features are the ones the cache and the model file are keyed by.
     """
     emit: ReportCallback = on_event or (lambda report: None)
     out_path = Path(out_path)
@@ -114,7 +121,8 @@ def train_model(dataset_dir: str | Path, out_path: str | Path, *,
                               f"({image_size} px, {encoder.config.precision})."))
     name_of = {dataset.image_path(name): name for name in names}
     feature_set = cached_features(encoder, list(name_of), batch_size=FEATURE_BATCH_SIZE,
-                                  progress=_as_phase(emit, "extract"), cancel=cancel)
+                                  progress=_as_phase(emit, "extract"), cancel=cancel,
+                                  extract=extractor(encoder) if extractor else None)
     features = feature_set.features.renamed(name_of)  # memory-mapped, keyed by image name
     if feature_set.errors:
         first_path, first_error = next(iter(feature_set.errors.items()))
