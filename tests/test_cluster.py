@@ -17,6 +17,7 @@ import pytest
 
 from desktop_captioner.cli import main
 from desktop_captioner.core.dataset import load_dataset
+from desktop_captioner.core.feature_store import SHARD_SUFFIX
 
 ray = pytest.importorskip("ray", reason="Ray is the optional [cluster] extra")
 
@@ -145,4 +146,4 @@ def test_train_on_ray_fills_the_cache_then_trains_here(local_ray, weights_file, 
                  "--precision", "float32", "--ray", "auto", "--ray-actors", ACTORS])
     assert code == 0, capsys.readouterr().err[-2000:]
     assert modelfile.read_manifest(out)["provenance"]["splits"]["train"] > 0
-    assert list((app_home / "cache" / "features").glob("*/*.npz"))
+    assert list((app_home / "cache" / "features").glob(f"*/*{SHARD_SUFFIX}"))
