@@ -3,17 +3,15 @@
 A bfloat16 VGG16 is a slightly different network from the float32 one: weights and activations
 keep 8 bits of mantissa. Per feature dimension the difference has two parts: a part that is the
 same for every image (a bias, as in post-training quantisation; Nagel et al. 2019 correct it
-the same way) and a part that varies from image to image. Measured with the stand-in weights on
-400 scenes at 224 px, in units of each dimension's between-image spread, the bias is as large as
-the varying part (median 0.048 against 0.049). The decoder standardises every dimension, so an
-uncorrected bias shifts every caption's starting state the same way.
+the same way) and a part that varies from image to image, and the bias is as large as the
+varying part (``benchmarks/bench_precision.py``). The decoder standardises every dimension, so
+an uncorrected bias shifts every caption's starting state the same way.
 
 At training time a few training images are encoded in every precision and each dimension's mean
 and standard deviation in each precision are stored in the model file. Captioning in the other
 precision maps every dimension affinely onto the statistics of the precision the decoder was
-trained with. On those 400 scenes it raised identical bf16/float32 captions from 94.5% to 97.5%
-(``benchmarks/bench_precision.py``); what is left is the per-image part, which no fixed map can
-remove.
+trained with (its effect on identical bf16/float32 captions is in ``benchmarks/README.md``);
+what is left is the per-image part, which no fixed map can remove.
 
 That part only changes a caption where the decoder was nearly undecided, so it is handled where
 it matters: training also captions the calibration images from both precisions' features and

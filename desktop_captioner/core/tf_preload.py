@@ -3,21 +3,21 @@
 The GUI imports TensorFlow in a worker thread, but a thread only helps while the import lets go
 of Python's interpreter lock (GIL). Two steps of ``import tensorflow`` hold it for long single
 stretches, and the GUI thread cannot run a line of Python (repaints, list models, timers)
-until they end. Measured on this project's CI machine (benchmarks/bench_gui.py):
+until they end:
 
 - ``dlopen`` of ``libtensorflow_cc`` runs its C++ static initialisers (op and kernel
-  registration) for ~0.25 s. Python's import machinery calls ``dlopen`` with the GIL held; a
+  registration) in one long call. Python's import machinery calls ``dlopen`` with the GIL held; a
   ctypes call into libc's ``dlopen`` releases it. Loading the same files that way first does
   the work off the GIL; the import then finds them already loaded.
 - ``tf.compat.v1`` eagerly imports TF Lite's generated flatbuffer schema, a 1 MB ``.pyc`` whose
-  unmarshalling is one C call (~70 ms). Nothing in this app converts TF Lite models, so the
+  unmarshalling is one long C call. Nothing in this app converts TF Lite models, so the
   module is given a standard :class:`importlib.util.LazyLoader`: it is loaded, unchanged, on
   first attribute access, which for us is never.
 - The import creates ~300k long-lived objects, so every full garbage collection it triggers
-  walks them all while holding the GIL (~100 ms each). The collector is paused for the import
+  walks them all while holding the GIL. The collector is paused for the import
   and TensorFlow's objects are then frozen (:func:`gc.freeze`) out of its reach for good.
 
-Together: the longest window stall during the import fell from ~340 ms to ~10 ms.
+The stalls these remove are measured in ``benchmarks/bench_gui.py`` (see benchmarks/README.md).
 """
 
 from __future__ import annotations
