@@ -16,10 +16,15 @@ from desktop_captioner.cli import main
 from desktop_captioner.core import flickr8k_download
 from desktop_captioner.core.download import part_path
 from desktop_captioner.core.errors import ArchiveError
-from desktop_captioner.core.flickr8k_download import FLICKR8K_URL_ENV, UNPACKING_PREFIX
+from desktop_captioner.core.flickr8k_download import UNPACKING_PREFIX
 from desktop_captioner.core.safe_zip import check_archive, verify_archive
-from tests.support.flickr8k_zips import IMAGES, damaged, flickr8k_zips, with_member
-from tests.support.http_files import serving
+from tests.support.flickr8k_zips import (
+    IMAGES,
+    damaged,
+    flickr8k_zips,
+    serving_flickr8k,
+    with_member,
+)
 
 IMAGES_ZIP, TEXT_ZIP = "Flickr8k_Dataset.zip", "Flickr8k_text.zip"
 
@@ -31,9 +36,7 @@ def zips(tmp_path_factory):
 
 @pytest.fixture
 def server(zips, monkeypatch):
-    with serving() as server:
-        server.files.update({f"/{name}": data for name, data in zips.items()})
-        monkeypatch.setenv(FLICKR8K_URL_ENV, server.url)
+    with serving_flickr8k(zips, monkeypatch) as server:
         yield server
 
 
@@ -58,10 +61,8 @@ def full_gets(server, name: str) -> list:
 
 @pytest.mark.parametrize("text_folder", ["", "Flickr8k_text"])
 def test_download_unpack_and_inspect(tmp_path, capsys, monkeypatch, text_folder):
-    with serving() as server:
-        zips = flickr8k_zips(tmp_path / "zips", text_folder)
-        server.files.update({f"/{name}": data for name, data in zips.items()})
-        monkeypatch.setenv(FLICKR8K_URL_ENV, server.url)
+    zips = flickr8k_zips(tmp_path / "zips", text_folder)
+    with serving_flickr8k(zips, monkeypatch) as server:
         folder = tmp_path / "data" / "flickr8k"
         code, out, err = get(folder, capsys)
         assert code == 0, err

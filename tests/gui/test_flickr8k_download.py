@@ -8,11 +8,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from desktop_captioner.core.flickr8k_download import FLICKR8K_URL_ENV
 from desktop_captioner.gui.training import TrainingDialog
 from desktop_captioner.gui.training.flickr8k_download import FOLDER_NAME
-from tests.support.flickr8k_zips import IMAGES, flickr8k_zips
-from tests.support.http_files import serving
+from tests.support.flickr8k_zips import IMAGES, flickr8k_zips, serving_flickr8k
 
 IMAGES_PATH = "/Flickr8k_Dataset.zip"
 
@@ -24,9 +22,7 @@ def zips(tmp_path_factory):
 
 @pytest.fixture
 def server(zips, monkeypatch):
-    with serving() as server:
-        server.files.update({f"/{name}": data for name, data in zips.items()})
-        monkeypatch.setenv(FLICKR8K_URL_ENV, server.url)
+    with serving_flickr8k(zips, monkeypatch) as server:
         yield server
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import stat
 import struct
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 from desktop_captioner.core.dataset import IMAGES_DIR_NAMES, SPLIT_FILE_NAMES, TOKEN_FILE_NAME
+from desktop_captioner.core.flickr8k_download import FLICKR8K_URL_ENV
 from desktop_captioner.core.sample_dataset import make_sample_dataset
+from tests.support.http_files import FileServer, serving
 
 IMAGES = 12
 TEXT_FILES = (TOKEN_FILE_NAME, *SPLIT_FILE_NAMES.values())
@@ -56,3 +60,12 @@ def with_member(zip_bytes: bytes, name: str, data: bytes = b"x", symlink: bool =
             info.external_attr = (stat.S_IFLNK | 0o777) << 16
         archive.writestr(info, data)
     return out.getvalue()
+
+
+@contextlib.contextmanager
+def serving_flickr8k(zips: dict[str, bytes], monkeypatch) -> Iterator[FileServer]:
+    """A local server holding ``zips`` that ``get_flickr8k`` downloads from (via its env var)."""
+    with serving() as server:
+        server.files.update({f"/{name}": data for name, data in zips.items()})
+        monkeypatch.setenv(FLICKR8K_URL_ENV, server.url)
+        yield server
