@@ -20,13 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from keras import layers
-
 from desktop_captioner.core.errors import ModelFileError
 from desktop_captioner.core.model_schema import FEATURE_DIM
 from desktop_captioner.core.settings_record import SettingsRecord
 from desktop_captioner.core.tf_runtime import keras, tf
 from desktop_captioner.core.vocabulary import PAD
+
+layers = keras.layers  # through tf_runtime, which loads TensorFlow quietly first
 
 
 @dataclass(frozen=True)
