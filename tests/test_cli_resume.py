@@ -20,7 +20,7 @@ from desktop_captioner.cli import main
 from desktop_captioner.core.dataset import load_dataset
 from desktop_captioner.core.export_reader import read_export
 from desktop_captioner.core.results import CaptionResult
-from desktop_captioner.core.streaming_export import CSV, json_format, write_export
+from desktop_captioner.core.streaming_export import CSV, json_format, write_whole_export
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH = 2
@@ -128,7 +128,7 @@ def test_resume_retries_errors_restores_input_order_and_keeps_other_rows(
         earlier = [expected[3], CaptionResult.failure(photos[0], "photo_000.jpg was busy."),
                    expected[1], elsewhere]
         out = tmp_path / f"out.{suffix}"
-        write_export(earlier, out, CSV if suffix == "csv" else json_format(out))
+        write_whole_export(earlier, out, CSV if suffix == "csv" else json_format(out))
         capsys.readouterr()
         assert main(["caption", *common, flag, str(out), "--resume"]) == 0
         err = capsys.readouterr().err

@@ -69,12 +69,16 @@ def test_the_export_target_keeps_a_known_extension_and_adds_the_chosen_one(tmp_p
     assert export_target(str(tmp_path / "a.Json")) == tmp_path / "a.Json"
     assert export_target(str(tmp_path / "a"), "JSON files (*.json)") == tmp_path / "a.json"
     assert export_target(str(tmp_path / "a"), "CSV files (*.csv)") == tmp_path / "a.csv"
-    assert export_target(str(tmp_path / "a.jsonl")) == tmp_path / "a.jsonl.csv"
+    assert export_target(str(tmp_path / "a.jsonl")) == tmp_path / "a.jsonl"
+    assert export_target(str(tmp_path / "a"), "JSON Lines files (*.jsonl)") == tmp_path / "a.jsonl"
+    assert export_target(str(tmp_path / "a.txt")) == tmp_path / "a.txt.csv"
 
 
 def test_write_export_picks_the_format_by_the_extension(tmp_path):
     results = [_ok(tmp_path / "a.jpg", "a dog")]
     as_json = write_export(results, tmp_path / "out.JSON")
     assert json.loads(as_json.read_text(encoding="utf-8"))[0]["caption"] == "a dog"
+    as_lines = write_export(results, tmp_path / "out.jsonl")
+    assert json.loads(as_lines.read_text(encoding="utf-8").splitlines()[0])["caption"] == "a dog"
     as_csv = write_export(results, tmp_path / "out.txt")
     assert as_csv.read_text(encoding="utf-8").startswith("path,filename,caption,")

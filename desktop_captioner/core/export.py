@@ -83,17 +83,22 @@ def write_jsonl(results: Iterable[CaptionResult], out_path: str | Path) -> Path:
     return out_path
 
 
+#: The whole-list export formats by file suffix (the GUI's Export, by extension).
+EXPORT_WRITERS = {".csv": write_csv, ".json": write_json, ".jsonl": write_jsonl}
+
+
 def export_target(chosen: str, selected_filter: str = "") -> Path:
-    """The file a save dialog's answer names: ``.csv`` or ``.json`` is kept; any other name gets
-    ``.csv`` added, or ``.json`` when the JSON filter (``selected_filter``) was picked."""
+    """The file a save dialog's answer names: ``.csv``, ``.json`` or ``.jsonl`` is kept; any
+    other name gets the suffix of the filter picked (``selected_filter``), CSV by default."""
     path = Path(chosen)
-    if path.suffix.lower() in (".csv", ".json"):
+    if path.suffix.lower() in EXPORT_WRITERS:
         return path
-    return path.with_name(path.name + (".json" if "json" in selected_filter.lower() else ".csv"))
+    picked = selected_filter.lower()
+    suffix = ".jsonl" if "jsonl" in picked else ".json" if "json" in picked else ".csv"
+    return path.with_name(path.name + suffix)
 
 
 def write_export(results: Sequence[CaptionResult], target: Path) -> Path:
-    """Write ``results`` to ``target`` atomically: a JSON list for ``.json``, else CSV."""
-    if target.suffix.lower() == ".json":
-        return write_json(results, target)
-    return write_csv(results, target)
+    """Write ``results`` to ``target`` atomically in the format its suffix names (a JSON list
+    for ``.json``, JSON Lines for ``.jsonl``), CSV for any other name."""
+    return EXPORT_WRITERS.get(target.suffix.lower(), write_csv)(results, target)

@@ -86,7 +86,8 @@ def _is_special(path: Path) -> bool:
                for candidate in (named, named.parent.resolve() / named.name))
 
 
-def write_export(results: Sequence[CaptionResult], path: str | Path, fmt: str) -> Path:
+def write_whole_export(results: Sequence[CaptionResult], path: str | Path,
+                       fmt: str) -> Path:
     """Write a whole export atomically in one of the formats (``CSV``, ``JSON``, ``JSONL``)."""
     writer = {CSV: write_csv, JSON: write_json, JSONL: write_jsonl}[fmt]
     return writer(results, path)
@@ -152,7 +153,7 @@ class StreamingExport:
         """Replace the whole file atomically with ``results`` (a resumed run put in input order)."""
         self.close()
         self.rows = len(results)
-        return write_export(results, self.path, self.fmt)
+        return write_whole_export(results, self.path, self.fmt)
 
     def close(self) -> None:
         if self._append_fd is not None:

@@ -19,7 +19,7 @@ from desktop_captioner.gui.dialogs.problems import show_problems
 
 log = logging.getLogger(__name__)
 
-EXPORT_FILTERS = "CSV files (*.csv);;JSON files (*.json)"
+EXPORT_FILTERS = "CSV files (*.csv);;JSON files (*.json);;JSON Lines files (*.jsonl)"
 SIDECAR_EXTENSIONS = (".txt", ".caption")  # caption tools' default, and the other convention
 
 
